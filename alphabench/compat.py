@@ -1,0 +1,136 @@
+"""The one place that knows which Keras is installed and which backend runs it.
+
+Everything else imports `keras` from here and calls these helpers, so the framings, the trainer,
+the tests and the gate are identical on Keras 3 (TensorFlow, JAX, PyTorch backends) and on Keras 2
+(tf-keras, selected the standard way: TF_USE_LEGACY_KERAS=1).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+
+# Keras 3 releases older than this lack pieces we rely on (keras.utils.set_random_seed resetting
+# the global SeedGenerator, RNN.reset_state, steps_per_execution on every backend).
+OLDEST_KERAS3 = (3, 3)
+
+
+class IncompatibleKeras(RuntimeError):
+    """The installed Keras cannot run alphabench; the message says what to install."""
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".")[:2] if part.isdigit())
+
+
+def _import_keras():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ banner off the output
+    if os.environ.get("TF_USE_LEGACY_KERAS") == "1":
+        try:
+            import tf_keras
+        except ImportError:
+            raise IncompatibleKeras(
+                "TF_USE_LEGACY_KERAS=1 asks for Keras 2, but tf-keras is not installed: "
+                "pip install tf-keras (same minor version as tensorflow)"
+            ) from None
+        return tf_keras, "keras2", "tensorflow"
+    try:
+        import keras
+    except ImportError:
+        raise IncompatibleKeras("Keras is not installed: pip install keras tensorflow") from None
+    if _version_tuple(keras.__version__) < OLDEST_KERAS3:
+        raise IncompatibleKeras(
+            f"Keras {keras.__version__} is not supported: install keras>={'.'.join(map(str, OLDEST_KERAS3))}, "
+            "or tf-keras and set TF_USE_LEGACY_KERAS=1 for Keras 2"
+        )
+    return keras, "keras3", keras.backend.backend()
+
+
+keras, FLAVOUR, BACKEND = _import_keras()
+ENVIRONMENT = f"{FLAVOUR}-{BACKEND}"  # names this environment's baseline file
+
+# JAX's eager mode dispatches every op separately (minutes per epoch); its trainer is meant to be
+# jitted. On TensorFlow's CPU kernels XLA measured slower than plain graph mode for this tiny LSTM.
+JIT_COMPILE = BACKEND == "jax"
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and the backend (weight initialisation, fit's shuffle)."""
+    keras.utils.set_random_seed(seed)
+
+
+_determinism_enabled = False
+
+
+def enable_determinism() -> None:
+    """Make repeated runs with one seed give identical numbers where the backend can on CPU."""
+    global _determinism_enabled
+    if _determinism_enabled:
+        return
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    elif BACKEND == "torch":
+        import torch
+
+        torch.use_deterministic_algorithms(True)
+    # JAX on CPU is deterministic already.
+    _determinism_enabled = True
+
+
+def stateful_layers(model):
+    """Every stateful RNN layer in `model`, looking inside nested models."""
+    for layer in model.layers:
+        if hasattr(layer, "layers"):
+            yield from stateful_layers(layer)
+        elif getattr(layer, "stateful", False):
+            yield layer
+
+
+def reset_states(model) -> None:
+    """Reset the state of every stateful layer (Keras 3 has no Model.reset_states)."""
+    for layer in stateful_layers(model):
+        if FLAVOUR == "keras3":
+            layer.reset_state()
+        else:
+            layer.reset_states()
+
+
+def backend_version() -> str:
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        return tf.__version__
+    module = __import__(BACKEND)
+    return module.__version__
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def fingerprint() -> dict:
+    """What identifies the environment a result came from."""
+    import numpy
+
+    return {
+        "environment": ENVIRONMENT,
+        "keras_flavour": FLAVOUR,
+        "keras_version": keras.__version__,
+        "backend": BACKEND,
+        "backend_version": backend_version(),
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "platform": sys.platform,
+    }

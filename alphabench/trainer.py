@@ -1,0 +1,256 @@
+"""Train a framing through Keras's public training API and describe the outcome as plain data.
+
+Two paths train the same model (one LSTM layer, Dense(26, softmax), categorical cross-entropy, Adam
+with its defaults) for the same number of optimiser steps of the same batch size:
+
+reference  the tutorial's calls: one `fit(..., shuffle=...)` per seed; for the stateful framing one
+           `fit(epochs=1)` per epoch followed by a state reset. Slow (a Python round trip per step),
+           and the comparison point for everything else.
+fast       all seeds at once: each seed is its own sub-model (own initialisation), and the sub-models
+           are trained side by side as the outputs of one model whose loss is the sum of theirs.
+           A sum's gradient with respect to a replica's weights is that replica's own gradient, and
+           Adam updates each weight from its own gradient alone, so every replica follows exactly the
+           trajectory it would follow alone. Each replica gets its own shuffling order (drawn here,
+           per epoch, from its seed), the epochs run in one `fit` call with `steps_per_execution`
+           set to an epoch's steps, and the stateful reset happens in an `on_epoch_end` callback.
+           Equivalent in distribution to the reference (fit's own shuffle draws other orders), and
+           exactly equal to itself with one replica or many (tests/training/test_equivalence.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from alphabench import compat
+from alphabench.compat import keras
+from alphabench.data import ALPHABET, CLASSES, Dataset, build_dataset, encode, random_pattern_indices
+from alphabench.framings import Framing
+
+PATHS = ("fast", "reference")
+RANDOM_PATTERNS = 20  # the tutorial predicts 20 randomly drawn patterns
+BATCH_INDEPENDENCE_SAMPLES = 25
+# JAX traces steps_per_execution copies of the train step into one program: a cap keeps compile time
+# small while still cutting per-step dispatch by that factor.
+MAX_STEPS_PER_EXECUTION = 50
+
+Progress = Callable[[int, int], None]  # (epochs done, epochs in all)
+
+
+def build_model(framing: Framing, dataset: Dataset, seed: int, name: str = "model"):
+    """The tutorial's network for `framing`, initialised from `seed`."""
+    compat.seed_everything(seed)
+    time_steps, features = dataset.x.shape[1:]
+    inputs = keras.Input(shape=(time_steps, features), batch_size=1 if framing.stateful else None)
+    hidden = keras.layers.LSTM(framing.units, stateful=framing.stateful)(inputs)
+    outputs = keras.layers.Dense(CLASSES, activation="softmax")(hidden)
+    model = keras.Model(inputs, outputs, name=name)
+    model.compile(loss="categorical_crossentropy", optimizer=keras.optimizers.Adam(), metrics=["accuracy"])
+    return model
+
+
+def train(
+    framing: Framing, seeds: Sequence[int], path: str = "fast", progress: Progress | None = None
+) -> list[dict]:
+    """Train `framing` once per seed and return one JSON-serialisable result per seed."""
+    if path not in PATHS:
+        raise ValueError(f"unknown training path {path!r}; choose from {PATHS}")
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"need one or more distinct seeds, got {list(seeds)}")
+    compat.enable_determinism()
+    dataset = build_dataset(framing)
+    runner = _train_fast if path == "fast" else _train_reference
+    models, histories, seconds = runner(framing, dataset, list(seeds), progress)
+    steps = framing.epochs * _steps_per_epoch(framing, dataset)
+    return [
+        {
+            "framing": framing.name,
+            "path": path,
+            "seed": seed,
+            "settings": {
+                "units": framing.units,
+                "epochs": framing.epochs,
+                "batch_size": framing.batch_size or len(dataset),
+                "shuffle": framing.shuffle,
+                "stateful": framing.stateful,
+            },
+            "accuracy": evaluate(framing, model, dataset),
+            "epochs_to_100": epochs_to_full_accuracy(history["accuracy"]),
+            "history": history,
+            "probes": run_probes(framing, model, dataset, seed),
+            "replicas": len(seeds),
+            "train_seconds": round(seconds, 3),
+            # Optimiser steps of this seed's model per second of the (shared) training time.
+            "steps_per_second": round(steps * len(models) / seconds, 1),
+            "environment": compat.fingerprint(),
+        }
+        for seed, model, history in zip(seeds, models, histories)
+    ]
+
+
+def _steps_per_epoch(framing: Framing, dataset: Dataset) -> int:
+    return -(-len(dataset) // (framing.batch_size or len(dataset)))
+
+
+def _steps_per_execution(steps_per_epoch: int) -> int:
+    """The largest divisor of an epoch's steps within the cap, so executions never straddle epochs."""
+    return max(d for d in range(1, min(steps_per_epoch, MAX_STEPS_PER_EXECUTION) + 1) if steps_per_epoch % d == 0)
+
+
+def _train_reference(framing, dataset, seeds, progress):
+    models, histories, seconds = [], [], 0.0
+    batch_size = framing.batch_size or len(dataset)
+    for seed in seeds:
+        model = build_model(framing, dataset, seed)
+        start = time.perf_counter()
+        if framing.stateful:
+            logs = {"loss": [], "accuracy": []}
+            for epoch in range(framing.epochs):
+                history = model.fit(dataset.x, dataset.y, epochs=1, batch_size=batch_size, shuffle=False, verbose=0)
+                compat.reset_states(model)
+                for key in logs:
+                    logs[key] += history.history[key]
+                _report(progress, epoch + 1, framing.epochs)
+        else:
+            callbacks = [_ProgressCallback(progress, framing.epochs)] if progress else []
+            logs = model.fit(
+                dataset.x,
+                dataset.y,
+                epochs=framing.epochs,
+                batch_size=batch_size,
+                shuffle=framing.shuffle,
+                verbose=0,
+                callbacks=callbacks,
+            ).history
+        seconds += time.perf_counter() - start
+        models.append(model)
+        histories.append(_rounded_history(logs["loss"], logs["accuracy"]))
+    return models, histories, seconds
+
+
+def _train_fast(framing, dataset, seeds, progress):
+    models = [build_model(framing, dataset, seed, name=f"replica_{i}") for i, seed in enumerate(seeds)]
+    inputs = [keras.Input(batch_shape=m.inputs[0].shape, name=f"x{i}") for i, m in enumerate(models)]
+    replicas = keras.Model(inputs, [m(x) for m, x in zip(models, inputs)], name="replicas")
+    steps_per_epoch = _steps_per_epoch(framing, dataset)
+    replicas.compile(
+        loss=["categorical_crossentropy"] * len(models),
+        optimizer=keras.optimizers.Adam(),
+        metrics=[["accuracy"]] * len(models),
+        steps_per_execution=_steps_per_execution(steps_per_epoch),
+        jit_compile=compat.JIT_COMPILE,
+    )
+    orders = [_sample_order(framing, len(dataset), seed) for seed in seeds]
+    callbacks = [_ProgressCallback(progress, framing.epochs)] if progress else []
+    if framing.stateful:
+        callbacks.append(_ResetStatesAfterEachEpoch())
+    start = time.perf_counter()
+    logs = replicas.fit(
+        [dataset.x[order] for order in orders],
+        [dataset.y[order] for order in orders],
+        batch_size=framing.batch_size or len(dataset),
+        epochs=framing.epochs,
+        # The arrays hold every epoch's samples in that epoch's order; with steps_per_epoch set, fit
+        # keeps reading the same iterator from one epoch to the next instead of restarting it.
+        steps_per_epoch=steps_per_epoch if framing.shuffle else None,
+        shuffle=False,
+        verbose=0,
+        callbacks=callbacks,
+    ).history
+    seconds = time.perf_counter() - start
+    if len(models) == 1:  # a single output's metrics carry no output-name prefix
+        histories = [_rounded_history(logs["loss"], logs["accuracy"])]
+    else:
+        histories = [_rounded_history(logs[f"{m.name}_loss"], logs[f"{m.name}_accuracy"]) for m in models]
+    return models, histories, seconds
+
+
+def _sample_order(framing: Framing, samples: int, seed: int) -> np.ndarray:
+    """Sample indices for the whole run: one permutation per epoch when shuffling, else one pass."""
+    if not framing.shuffle:
+        return np.arange(samples)
+    rng = np.random.default_rng(seed)
+    return np.concatenate([rng.permutation(samples) for _ in range(framing.epochs)])
+
+
+class _ResetStatesAfterEachEpoch(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        compat.reset_states(self.model)
+
+
+class _ProgressCallback(keras.callbacks.Callback):
+    def __init__(self, progress: Progress, epochs: int):
+        super().__init__()
+        self._progress, self._epochs = progress, epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        _report(self._progress, epoch + 1, self._epochs)
+
+
+def _report(progress: Progress | None, done: int, total: int) -> None:
+    if progress:
+        progress(done, total)
+
+
+def _rounded_history(loss, accuracy) -> dict:
+    return {"loss": [round(float(v), 6) for v in loss], "accuracy": [round(float(v), 6) for v in accuracy]}
+
+
+def epochs_to_full_accuracy(accuracy_per_epoch: Sequence[float]) -> int | None:
+    """The first epoch (1-based) whose training accuracy reached 100%, or None."""
+    for epoch, accuracy in enumerate(accuracy_per_epoch, start=1):
+        if accuracy >= 1.0:
+            return epoch
+    return None
+
+
+def evaluate(framing: Framing, model, dataset: Dataset) -> float:
+    """Accuracy on the training set, as the tutorial reports it (stateful: in order, from a reset)."""
+    compat.reset_states(model)
+    batch_size = 1 if framing.stateful else len(dataset)
+    _, accuracy = model.evaluate(dataset.x, dataset.y, batch_size=batch_size, verbose=0)
+    compat.reset_states(model)
+    return round(float(accuracy), 6)
+
+
+def _predict_letters(model, x: np.ndarray) -> np.ndarray:
+    return np.argmax(np.asarray(model.predict_on_batch(x)), axis=-1)
+
+
+def recite(framing: Framing, model, first_letter: str, length: int) -> str:
+    """Seed with one letter and feed each prediction back in, state carried; returns what it said."""
+    compat.reset_states(model)
+    letter, said = first_letter, []
+    for _ in range(length):
+        letter = ALPHABET[_predict_letters(model, encode([letter], framing.context, framing.layout))[0]]
+        said.append(letter)
+    compat.reset_states(model)
+    return "".join(said)
+
+
+def run_probes(framing: Framing, model, dataset: Dataset, seed: int) -> dict:
+    probes = {}
+    if "recite" in framing.probes:
+        probes["recite"] = recite(framing, model, "A", CLASSES - 1)  # expected: B..Z
+    if "cold_start" in framing.probes:
+        probes["cold_start"] = recite(framing, model, "K", 5)  # the tutorial saw: BCDEF
+    if "batch_independence" in framing.probes:
+        probes["batch_independence"] = batch_independent(model, dataset.x[:BATCH_INDEPENDENCE_SAMPLES])
+    if "random_patterns" in framing.probes:
+        picked = random_pattern_indices(len(dataset), RANDOM_PATTERNS, seed)
+        correct = _predict_letters(model, dataset.x[picked]) == dataset.labels[picked]
+        probes["random_patterns"] = f"{int(correct.sum())}/{RANDOM_PATTERNS}"
+    return probes
+
+
+def batch_independent(model, x: np.ndarray) -> bool:
+    """Whether each sample's prediction is the same alone as inside a batch of all of them.
+
+    The tutorial credits batch_state's 100% to "context within the batch"; a stateless LSTM has no
+    such context, and this probe checks it.
+    """
+    together = np.asarray(model.predict_on_batch(x))
+    alone = np.concatenate([np.asarray(model.predict_on_batch(x[i : i + 1])) for i in range(len(x))])
+    return bool(np.allclose(together, alone, atol=1e-5))
