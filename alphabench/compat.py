@@ -48,6 +48,12 @@ def _import_keras():
 
 
 keras, FLAVOUR, BACKEND = _import_keras()
+if BACKEND == "tensorflow":
+    import tensorflow as _tf
+
+    # The probes call predict_on_batch on batches of several sizes; TensorFlow's retracing warning
+    # about that is noise in a test log.
+    _tf.get_logger().setLevel("ERROR")
 ENVIRONMENT = f"{FLAVOUR}-{BACKEND}"  # names this environment's baseline file
 
 # JAX's eager mode dispatches every op separately (minutes per epoch); its trainer is meant to be

@@ -56,6 +56,9 @@ class Framing:
     stateful: bool = False
     probes: tuple[str, ...] = ("batch_independence",)
     samples: int | None = None  # only for random_runs: how many runs to draw
+    # Seeds trained by default (tests, main job, baselines). The rule is on their median; the
+    # calibration tables in baselines/calibration/ show the spread that justifies the count.
+    seeds: tuple[int, ...] = (1, 2, 3)
 
     def __post_init__(self):
         _require(self.pairs in PAIR_KINDS, f"pairs must be one of {PAIR_KINDS}, got {self.pairs!r}")
@@ -204,6 +207,8 @@ FRAMINGS: dict[str, Framing] = {
             batch_size=1,
             shuffle=True,
             samples=1000,
+            # 500k batch-1 steps a seed: one seed keeps the default run within CI's budget.
+            seeds=(1,),
             reported_accuracy=(0.989, 0.985),
             expectation=Expectation(median_at_least=0.97, why="the tutorial reports 98.5-98.9%"),
             probes=("batch_independence", "random_patterns"),
@@ -236,3 +241,13 @@ def get_framing(name: str) -> Framing:
         raise ValueError(
             f"unknown framing {name!r}; choose from: {', '.join(FRAMINGS)} (see `alphabench list`)"
         ) from None
+
+
+# Where a framing does not show, on some environment, what the tutorial reported: the cause as far
+# as it was traced. Tests turn these into strict expected failures (so the day it is fixed, the suite
+# says so) and the CLI reports them as "expected failure" instead of a regression.
+KNOWN_DEVIATIONS: dict[tuple[str, str], str] = {}
+
+
+def known_deviation(environment: str, framing_name: str) -> str | None:
+    return KNOWN_DEVIATIONS.get((environment, framing_name))

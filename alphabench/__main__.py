@@ -1,0 +1,5 @@
+import sys
+
+from alphabench.cli import main
+
+sys.exit(main())

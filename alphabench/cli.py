@@ -1,0 +1,160 @@
+"""`alphabench` (also `python -m alphabench`): list the framings, run them and gate, keep baselines."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from alphabench import options
+from alphabench.framings import FRAMINGS
+from alphabench.verdict import format_seeds
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.command(args)
+    except KeyboardInterrupt:
+        print("alphabench: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError, RuntimeError) as error:  # BaselineError, IncompatibleKeras included
+        print(f"alphabench: error: {error}", file=sys.stderr)
+        return 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        """One line, not argparse's usage block: the message already says what was wrong."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="alphabench", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND", parser_class=_Parser)
+
+    listing = commands.add_parser("list", help="show the framings and their settings")
+    listing.set_defaults(command=list_framings)
+
+    run = commands.add_parser("run", help="train framings, compare with the baseline, print the verdict")
+    _add_framing_selection(run)
+    options.add_training_options(run.add_argument)
+    options.add_gate_options(run.add_argument)
+    run.set_defaults(command=run_framings)
+
+    baseline = commands.add_parser("baseline", help="create, update or upgrade this environment's baseline")
+    baseline_commands = baseline.add_subparsers(required=True, metavar="ACTION")
+    update = baseline_commands.add_parser("update", help="train and write the baseline (atomically)")
+    _add_framing_selection(update)
+    options.add_training_options(update.add_argument)
+    options.add_gate_options(update.add_argument)
+    update.set_defaults(command=update_baseline)
+    upgrade = baseline_commands.add_parser("upgrade", help="rewrite a baseline file in the current schema")
+    upgrade.add_argument("file")
+    upgrade.set_defaults(command=upgrade_baseline)
+    return parser
+
+
+def _add_framing_selection(parser) -> None:
+    parser.add_argument("framings", nargs="*", type=options.framing_name, metavar="FRAMING",
+                        help=f"framings to train (default: all): {', '.join(FRAMINGS)}")
+
+
+def list_framings(args) -> int:
+    header = ("framing", "units", "epochs", "batch", "shuffle", "stateful", "input", "seeds", "tutorial")
+    rows = [header] + [
+        (
+            f.name, str(f.units), str(f.epochs), str(f.batch_size or "all"), str(f.shuffle),
+            str(f.stateful), f"{f.context} {f.layout}", format_seeds(list(f.seeds)), f.reported_range,
+        )
+        for f in FRAMINGS.values()
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    print()
+    for f in FRAMINGS.values():
+        print(f"{f.name}: {f.summary}")
+    return 0
+
+
+def _session(args):
+    from alphabench.session import Session
+
+    return Session(**options.read_options(lambda name: getattr(args, name)))
+
+
+def _train_all(session, names) -> None:
+    """Train each framing with a progress display on stderr."""
+    for position, name in enumerate(names, start=1):
+        prefix = f"[{position}/{len(names)}] {name} ({len(session.seeds_for(name))} seeds, {session.path} path)"
+        print(f"{prefix} ...", file=sys.stderr, flush=True)
+        live = sys.stderr.isatty()
+        start = time.perf_counter()
+
+        def progress(done, total):
+            if live and (done == total or done % max(1, total // 50) == 0):
+                print(f"\r{prefix}: epoch {done}/{total}", end="", file=sys.stderr, flush=True)
+
+        session.train(name, progress)
+        print(f"{chr(13) if live else ''}{prefix}: done in {time.perf_counter() - start:.1f}s",
+              file=sys.stderr, flush=True)
+
+
+def run_framings(args) -> int:
+    from alphabench import compat, report
+
+    session = _session(args)
+    session.load_baseline()  # a broken baseline file is reported now, not after the training
+    names = args.framings or list(FRAMINGS)
+    _train_all(session, names)
+    summaries = [session.summary(name) for name in names]
+    findings = session.findings(names) if not (args.epochs or args.units) else []
+    findings_by_framing = {name: [f for f in findings if f.framing == name] for name in names}
+    expected_failures = {name: session.expected_failure(name) for name in names}
+    table = report.rows(summaries, findings_by_framing, expected_failures)
+    problems = [f"{s.framing.name}: {problem}" for s in summaries for problem in s.problems()]
+
+    print(f"\nalphabench on {compat.ENVIRONMENT} (Keras {compat.keras.__version__}, "
+          f"{compat.BACKEND} {compat.backend_version()}), {session.path} path\n")
+    print(report.text_table(table))
+    if args.epochs or args.units:
+        print("\nnote: settings overridden, so no baseline comparison")
+    for line in problems + [f.line() for f in findings]:
+        print(line)
+    for name, why in expected_failures.items():
+        if why:
+            print(f"expected failure {name}: {why}")
+    if args.report:
+        written = report.write(args.report, compat.fingerprint(), summaries, findings, problems, table,
+                               session.load_baseline())
+        print(f"\nreport: {', '.join(str(p) for p in written[:2])} (+{len(written) - 2} plots)")
+    failed = [row[0] for row in table if row[-1] in ("FAIL", "UNEXPECTED PASS")]
+    print(f"\nverdict: {'FAIL (' + ', '.join(failed) + ')' if failed else 'ok'}: "
+          f"{len(names) - len(failed)}/{len(names)} framings as expected")
+    return 1 if failed else 0
+
+
+def update_baseline(args) -> int:
+    if args.epochs or args.units:
+        raise ValueError("baselines record each framing's tutorial settings: drop --epochs/--units")
+    session = _session(args)
+    names = args.framings or list(FRAMINGS)
+    _train_all(session, names)
+    for line in session.update_baseline(names):
+        print(line)
+    print(f"wrote {session.baseline_file}")
+    return 0
+
+
+def upgrade_baseline(args) -> int:
+    from alphabench import baseline
+
+    baseline.upgrade(args.file)
+    print(f"{args.file}: at schema version {baseline.SCHEMA_VERSION}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Every user-settable option, defined once for both the CLI and the pytest plugin.
+
+Each group is a function taking an `addoption` callable (argparse's add_argument or pytest's
+parser.addoption) and a `prefix` for the flag names, as pytest-benchmark does; the `type=` parsers
+refuse bad values with one clear line.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from alphabench.framings import FRAMINGS
+
+
+def seed_list(text: str) -> tuple[int, ...]:
+    """'3' -> seeds 1..3; '1-5' -> 1..5; '2,7,9' -> those seeds."""
+    try:
+        if "," in text:
+            seeds = tuple(int(part) for part in text.split(","))
+        elif "-" in text.strip("-"):
+            first, last = (int(part) for part in text.split("-", 1))
+            seeds = tuple(range(first, last + 1))
+        else:
+            seeds = tuple(range(1, int(text) + 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seeds must look like 3, 1-5 or 2,7,9; got {text!r}") from None
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"seeds must be one or more distinct non-negative integers; got {text!r}")
+    return seeds
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def framing_name(text: str) -> str:
+    if text not in FRAMINGS:
+        raise argparse.ArgumentTypeError(f"unknown framing {text!r}; choose from: {', '.join(FRAMINGS)}")
+    return text
+
+
+def add_training_options(addoption, prefix: str = "") -> None:
+    addoption(f"--{prefix}seeds", type=seed_list, default=None, metavar="SEEDS",
+              help="seeds to train: 3 (=1-3), 1-5 or 2,7,9 (default: each framing's own, "
+                   "the seeds its baseline was made with)")
+    addoption(f"--{prefix}path", choices=("fast", "reference"), default="fast",
+              help="fast: all seeds as replicas of one model, one fit call; "
+                   "reference: the tutorial's own fit calls (default: fast)")
+    addoption(f"--{prefix}epochs", type=positive_int, default=None, metavar="N",
+              help="override every selected framing's epochs (no baseline comparison then)")
+    addoption(f"--{prefix}units", type=positive_int, default=None, metavar="N",
+              help="override every selected framing's LSTM units (no baseline comparison then)")
+
+
+def add_gate_options(addoption, prefix: str = "") -> None:
+    addoption(f"--{prefix}baselines", default="baselines", metavar="DIR",
+              help="directory of baseline JSON files, one per environment (default: baselines)")
+    addoption(f"--{prefix}report", default=None, metavar="DIR",
+              help="also write report.json, report.md and learning-curve PNGs to DIR")
+
+
+def read_options(get) -> dict:
+    """The values of every option above, from `get(dest_without_prefix)`."""
+    names = ("seeds", "path", "epochs", "units", "baselines", "report")
+    return {name: get(name) for name in names}

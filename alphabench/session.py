@@ -1,0 +1,94 @@
+"""One run of the suite: which framings, with which settings; their results; the verdict.
+
+The CLI and the pytest plugin are thin shells over a Session: it trains each framing at most once
+(tests of one framing share its results), compares with the environment's baseline and renders the
+reports. It imports Keras (through the trainer) only when something is trained.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alphabench import baseline, gate, verdict
+from alphabench.calibration import calibration_seconds
+from alphabench.framings import FRAMINGS, Framing, get_framing, known_deviation
+
+
+@dataclass
+class Session:
+    seeds: tuple[int, ...] | None = None  # None: each framing's own default seeds
+    path: str = "fast"
+    epochs: int | None = None
+    units: int | None = None
+    baselines: str = "baselines"
+    report: str | None = None
+    results: dict[str, list[dict]] = field(default_factory=dict)
+    _calibration: float | None = None
+
+    def framing(self, name: str) -> Framing:
+        return get_framing(name).with_settings(epochs=self.epochs, units=self.units)
+
+    def seeds_for(self, name: str) -> tuple[int, ...]:
+        return self.seeds or get_framing(name).seeds
+
+    def train(self, name: str, progress=None) -> list[dict]:
+        if name not in self.results:
+            from alphabench import trainer  # imports Keras: only when something is trained
+
+            self.results[name] = trainer.train(self.framing(name), self.seeds_for(name), self.path, progress)
+        return self.results[name]
+
+    def summary(self, name: str) -> verdict.Summary:
+        return verdict.Summary(self.framing(name), tuple(self.train(name)))
+
+    @property
+    def environment(self) -> str:
+        from alphabench import compat
+
+        return compat.ENVIRONMENT
+
+    @property
+    def baseline_file(self) -> Path:
+        return baseline.baseline_path(self.baselines, self.environment)
+
+    @property
+    def calibration(self) -> float:
+        if self._calibration is None:
+            self._calibration = calibration_seconds()
+        return self._calibration
+
+    def load_baseline(self) -> dict | None:
+        """The environment's baseline, None if there is none yet; a broken one raises BaselineError."""
+        return baseline.load(self.baseline_file) if self.baseline_file.exists() else None
+
+    def findings(self, names=None) -> list[gate.Finding]:
+        names = list(names or self.results)
+        return gate.compare_all(
+            self.load_baseline(),
+            {name: self.train(name) for name in names},
+            self.calibration,
+            {name: self.samples(name) for name in names},
+        )
+
+    def samples(self, name: str) -> int:
+        from alphabench.data import build_dataset
+
+        return len(build_dataset(get_framing(name)))
+
+    def expected_failure(self, name: str) -> str | None:
+        return known_deviation(self.environment, name)
+
+    def update_baseline(self, names) -> list[str]:
+        from alphabench import compat
+
+        return baseline.update(
+            self.baseline_file,
+            {name: self.train(name) for name in names},
+            self.calibration,
+            compat.fingerprint(),
+        )
+
+
+def all_framings() -> list[str]:
+    return list(FRAMINGS)

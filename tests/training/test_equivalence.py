@@ -1,0 +1,34 @@
+"""The fast path's shortcuts are exact where they claim to be (same seed, same numbers)."""
+
+import numpy as np
+import pytest
+
+from alphabench import trainer
+from alphabench.framings import get_framing
+
+pytestmark = pytest.mark.slow
+EPOCHS = 8  # enough steps for any difference to show in the losses
+
+
+def losses(framing_name, seeds, path="fast"):
+    framing = get_framing(framing_name).with_settings(epochs=EPOCHS)
+    return {r["seed"]: r["history"]["loss"] + [r["accuracy"]] for r in trainer.train(framing, seeds, path)}
+
+
+@pytest.mark.xdist_group("equivalence")
+@pytest.mark.parametrize("name", ["one_char", "stateful", "batch_state"])
+def test_a_replica_trains_exactly_as_it_would_alone(name):
+    together = losses(name, (4, 9))
+    alone = losses(name, (9,))
+    np.testing.assert_allclose(together[9], alone[9], rtol=1e-5)
+
+
+@pytest.mark.xdist_group("equivalence")
+def test_stateful_reset_callback_equals_one_fit_per_epoch():
+    # No shuffling in the stateful framing, so both paths see the same samples in the same order.
+    np.testing.assert_allclose(losses("stateful", (3,))[3], losses("stateful", (3,), "reference")[3], rtol=1e-5)
+
+
+@pytest.mark.xdist_group("equivalence")
+def test_same_seed_same_numbers():
+    assert losses("timestep_window", (5,)) == losses("timestep_window", (5,))

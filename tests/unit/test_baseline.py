@@ -1,0 +1,242 @@
+"""The baseline store: round trips, atomic writes and one-line errors for every kind of bad file."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from alphabench import baseline
+from alphabench.baseline import BaselineError
+
+ENVIRONMENT = {
+    "environment": "keras3-tensorflow",
+    "keras_flavour": "keras3",
+    "keras_version": "3.5.0",
+    "backend": "tensorflow",
+    "backend_version": "2.17.0",
+    "python": "3.12.3",
+    "numpy": "1.26.4",
+    "cpu": "Test CPU",
+    "cpu_count": 2,
+    "platform": "linux",
+}
+
+
+def fake_result(seed: int, accuracy: float = 0.84, epochs: int = 200, **overrides) -> dict:
+    """A per-seed result shaped like alphabench.trainer.train()'s."""
+    result = {
+        "framing": "one_char",
+        "path": "fast",
+        "seed": seed,
+        "settings": {"units": 32, "epochs": epochs, "batch_size": 1, "shuffle": True, "stateful": False},
+        "accuracy": accuracy,
+        "epochs_to_100": None,
+        "history": {
+            "loss": [round(3.0 - epoch / epochs, 6) for epoch in range(epochs)],
+            "accuracy": [round(accuracy * epoch / epochs, 6) for epoch in range(epochs)],
+        },
+        "probes": {"batch_independence": True},
+        "replicas": 5,
+        "train_seconds": 10.0,
+        "steps_per_second": 400.0,
+        "environment": ENVIRONMENT,
+    }
+    return {**result, **overrides}
+
+
+def fake_results(accuracies=(0.8, 0.84, 0.84, 0.88, 0.92), **overrides) -> list[dict]:
+    return [fake_result(seed, accuracy, **overrides) for seed, accuracy in enumerate(accuracies, start=1)]
+
+
+def make_file(tmp_path, **framing_overrides):
+    path = baseline.baseline_path(tmp_path, "keras3-tensorflow")
+    baseline.update(path, {"one_char": fake_results()}, 0.2, ENVIRONMENT)
+    if framing_overrides:
+        document = json.loads(path.read_text())
+        document["framings"]["one_char"].update(framing_overrides)
+        path.write_text(json.dumps(document))
+    return path
+
+
+def error_of(path) -> str:
+    with pytest.raises(BaselineError) as raised:
+        baseline.load(path)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(str(path))
+    return message
+
+
+def test_baseline_path_is_named_after_the_environment(tmp_path):
+    assert baseline.baseline_path(tmp_path, "keras2-tensorflow") == tmp_path / "keras2-tensorflow.json"
+
+
+def test_framing_baseline_summarises_the_seeds():
+    entry = baseline.framing_baseline(list(reversed(fake_results())), calibration_seconds=0.2)
+    assert entry["seeds"] == [1, 2, 3, 4, 5]
+    assert entry["accuracy"] == [0.8, 0.84, 0.84, 0.88, 0.92]
+    assert entry["normalised_throughput"] == pytest.approx(80.0)
+    assert len(entry["loss_curve"]) == baseline.CURVE_POINTS
+    assert entry["loss_curve"][0] == 3.0 and entry["loss_curve"][-1] == round(3.0 - 199 / 200, 6)
+    assert entry["accuracy_curve"][-1] == round(0.84 * 199 / 200, 6)  # the median seed's curve
+
+
+def test_framing_baseline_without_calibration_has_no_normalised_throughput():
+    assert baseline.framing_baseline(fake_results(), None)["normalised_throughput"] is None
+
+
+def test_framing_baseline_refuses_mixed_settings():
+    results = fake_results() + [fake_result(6, epochs=100)]
+    with pytest.raises(ValueError, match="mix"):
+        baseline.framing_baseline(results, None)
+
+
+def test_round_trip(tmp_path):
+    path = make_file(tmp_path)
+    document = baseline.load(path)
+    assert document["schema_version"] == baseline.SCHEMA_VERSION
+    assert document["environment"] == ENVIRONMENT
+    assert document["framings"]["one_char"] == baseline.framing_baseline(fake_results(), 0.2)
+    before = path.read_bytes()
+    baseline.save(path, document)
+    assert path.read_bytes() == before  # deterministic output
+
+
+@pytest.mark.parametrize("failing", ["os.fsync", "os.replace"])
+def test_a_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path, monkeypatch, failing):
+    path = make_file(tmp_path)
+    before = path.read_bytes()
+
+    def fail(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(failing, fail)
+    with pytest.raises(OSError, match="disk full"):
+        baseline.update(path, {"one_char": fake_results(accuracies=(0.5,))}, 0.2, ENVIRONMENT)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == [path.name]
+
+
+def test_save_refuses_an_invalid_document_without_writing(tmp_path):
+    path = tmp_path / "keras3-tensorflow.json"
+    with pytest.raises(BaselineError, match="framings: missing"):
+        baseline.save(path, {"schema_version": 1, "environment": ENVIRONMENT, "calibration_seconds": None})
+    assert os.listdir(tmp_path) == []
+
+
+def test_missing_file(tmp_path):
+    message = error_of(tmp_path / "keras3-jax.json")
+    assert "does not exist" in message and "`alphabench baseline update`" in message
+
+
+def test_corrupt_json(tmp_path):
+    path = make_file(tmp_path)
+    path.write_text(path.read_text()[:50])
+    message = error_of(path)
+    assert "not valid JSON" in message and "line " in message
+    assert f"git checkout -- {path}" in message and "`alphabench baseline update`" in message
+
+
+def test_missing_field(tmp_path):
+    path = make_file(tmp_path)
+    document = json.loads(path.read_text())
+    del document["framings"]["one_char"]["epochs_to_100"]
+    path.write_text(json.dumps(document))
+    assert "framings.one_char.epochs_to_100: missing" in error_of(path)
+
+
+def test_wrong_type(tmp_path):
+    path = make_file(tmp_path, accuracy=["84%", 0.8, 0.8, 0.8, 0.8])
+    assert f"{path}: framings.one_char.accuracy: expected a list of numbers" in error_of(path)
+
+
+def test_wrong_setting_type(tmp_path):
+    settings = {"units": 32, "epochs": 200, "batch_size": 1, "shuffle": "yes", "stateful": False}
+    path = make_file(tmp_path, settings=settings)
+    assert "framings.one_char.settings.shuffle: expected true or false" in error_of(path)
+
+
+def test_per_seed_list_of_the_wrong_length(tmp_path):
+    path = make_file(tmp_path, probes=[{}, {}])
+    assert "framings.one_char.probes:" in error_of(path)
+    assert "got 2 values for 5 seeds" in error_of(path)
+
+
+def test_older_schema_is_refused_with_the_upgrade_command(tmp_path):
+    path = make_file(tmp_path)
+    document = json.loads(path.read_text())
+    path.write_text(json.dumps({**document, "schema_version": 0}))
+    assert f"`alphabench baseline upgrade {path}`" in error_of(path)
+
+
+def test_newer_schema_is_refused(tmp_path):
+    path = make_file(tmp_path)
+    document = json.loads(path.read_text())
+    path.write_text(json.dumps({**document, "schema_version": 2}))
+    message = error_of(path)
+    assert "made by a newer alphabench" in message and "upgrade alphabench" in message
+
+
+def test_upgrade_rewrites_a_current_file_and_refuses_unknown_versions(tmp_path):
+    path = make_file(tmp_path)
+    document = json.loads(path.read_text())
+    path.write_text(json.dumps(document))  # not in the canonical layout
+    baseline.upgrade(path)
+    assert baseline.load(path) == document
+    path.write_text(json.dumps({**document, "schema_version": 0}))
+    with pytest.raises(BaselineError, match="no upgrade"):
+        baseline.upgrade(path)
+
+
+def test_update_describes_a_new_framing(tmp_path):
+    path = tmp_path / "keras3-tensorflow.json"
+    changes = baseline.update(path, {"one_char": fake_results()}, 0.2, ENVIRONMENT)
+    assert changes == ["one_char: created (seeds 1-5, median accuracy 84.00%)"]
+
+
+def test_update_with_the_same_results_is_unchanged(tmp_path):
+    path = make_file(tmp_path)
+    assert baseline.update(path, {"one_char": fake_results()}, 0.2, ENVIRONMENT) == ["one_char: unchanged"]
+
+
+def test_update_describes_changed_results(tmp_path):
+    path = make_file(tmp_path)
+    results = fake_results(accuracies=(0.84, 0.88, 0.88, 0.92, 0.92))
+    results[1]["probes"] = {"batch_independence": False}
+    changes = baseline.update(path, {"one_char": results}, 0.2, ENVIRONMENT)
+    assert changes == [
+        "one_char: median accuracy 84.00% -> 88.00%; epochs_to_100 unchanged; probes changed for seeds [2]"
+    ]
+
+
+def test_update_describes_refreshed_timings(tmp_path):
+    path = make_file(tmp_path)
+    changes = baseline.update(path, {"one_char": fake_results(steps_per_second=410.0)}, 0.2, ENVIRONMENT)
+    assert changes == ["one_char: results unchanged; throughput 400.0 -> 410.0 steps/s"]
+
+
+def test_update_keeps_other_framings(tmp_path):
+    path = make_file(tmp_path)
+    stateful = fake_results(framing="stateful", probes={"recite": "BCDEFGHIJKLMNOPQRSTUVWXYZ"})
+    baseline.update(path, {"stateful": stateful}, 0.2, ENVIRONMENT)
+    assert sorted(baseline.load(path)["framings"]) == ["one_char", "stateful"]
+
+
+def test_update_refuses_to_overwrite_a_corrupt_file(tmp_path):
+    path = make_file(tmp_path)
+    path.write_text("{")
+    with pytest.raises(BaselineError, match="not valid JSON"):
+        baseline.update(path, {"one_char": fake_results()}, 0.2, ENVIRONMENT)
+    assert path.read_text() == "{"
+
+
+def test_update_refuses_a_partial_update_in_a_new_environment(tmp_path):
+    path = make_file(tmp_path)
+    upgraded = {**ENVIRONMENT, "keras_version": "3.6.0"}
+    stateful = fake_results(framing="stateful", environment=upgraded)
+    with pytest.raises(BaselineError, match="keras_version 3.5.0 -> 3.6.0"):
+        baseline.update(path, {"stateful": stateful}, 0.2, upgraded)
+    changes = baseline.update(path, {"one_char": fake_results(environment=upgraded)}, 0.2, upgraded)
+    assert changes == ["environment: keras_version 3.5.0 -> 3.6.0", "one_char: unchanged"]

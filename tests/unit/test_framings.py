@@ -1,0 +1,59 @@
+import pytest
+
+from alphabench.framings import FRAMINGS, Expectation, get_framing
+
+
+def test_eight_framings_with_the_tutorials_defaults():
+    assert list(FRAMINGS) == [
+        "one_char", "feature_window", "timestep_window", "timestep_window_2",
+        "batch_state", "stateful", "variable_length", "prefix_padded",
+    ]
+    stateful = get_framing("stateful")
+    assert (stateful.units, stateful.epochs, stateful.batch_size, stateful.stateful) == (50, 300, 1, True)
+    batch_state = get_framing("batch_state")
+    assert (batch_state.units, batch_state.epochs, batch_state.batch_size, batch_state.shuffle) == (16, 5000, None, False)
+
+
+def test_framings_are_frozen():
+    with pytest.raises(AttributeError):
+        get_framing("one_char").epochs = 1
+
+
+def test_settings_can_be_overridden_without_editing_code():
+    framing = get_framing("one_char").with_settings(epochs=7, units=None)
+    assert framing.epochs == 7 and framing.units == 32
+    assert get_framing("one_char").epochs == 500
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"epochs": -1}, "epochs must be a positive integer, got -1"),
+        ({"epochs": 0}, "epochs must be a positive integer, got 0"),
+        ({"units": 0}, "units must be a positive integer, got 0"),
+        ({"units": 2.5}, "units must be a positive integer, got 2.5"),
+        ({"seed": 3}, "cannot override ['seed']"),
+        ({"batch_size": 2}, None),
+    ],
+)
+def test_invalid_settings_are_refused_with_one_line(settings, message):
+    if message is None:  # batch_size is fine for a stateless framing...
+        get_framing("one_char").with_settings(**settings)
+        with pytest.raises(ValueError, match="stateful framing trains with batch_size 1"):
+            get_framing("stateful").with_settings(**settings)  # ...but not for the stateful one
+        return
+    with pytest.raises(ValueError) as error:
+        get_framing("one_char").with_settings(**settings)
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_unknown_framing_names_the_choices():
+    with pytest.raises(ValueError, match="unknown framing 'two_char'; choose from: one_char, "):
+        get_framing("two_char")
+
+
+def test_expectation_rules():
+    rule = Expectation(median_at_least=0.6, median_below=1.0)
+    assert rule.violation(0.8) is None
+    assert "required 60.00%" in rule.violation(0.5)
+    assert "ceiling 100.00%" in rule.violation(1.0)

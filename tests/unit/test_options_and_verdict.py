@@ -1,0 +1,51 @@
+import argparse
+
+import pytest
+
+from alphabench.framings import get_framing
+from alphabench.options import positive_int, seed_list
+from alphabench.verdict import Summary, format_seeds
+
+
+@pytest.mark.parametrize("text, seeds", [("3", (1, 2, 3)), ("4-6", (4, 5, 6)), ("2,7,9", (2, 7, 9)), ("0-1", (0, 1))])
+def test_seed_lists(text, seeds):
+    assert seed_list(text) == seeds
+
+
+@pytest.mark.parametrize("text", ["", "a", "1,1", "5-3", "-2", "1,x"])
+def test_bad_seed_lists_are_refused(text):
+    with pytest.raises(argparse.ArgumentTypeError):
+        seed_list(text)
+
+
+@pytest.mark.parametrize("text", ["0", "-5", "x", "1.5"])
+def test_positive_int_refuses(text):
+    with pytest.raises(argparse.ArgumentTypeError, match="positive integer"):
+        positive_int(text)
+
+
+def result(seed, accuracy, probes, epochs_to_100=None):
+    return {"seed": seed, "accuracy": accuracy, "probes": probes, "epochs_to_100": epochs_to_100,
+            "train_seconds": 3.0, "replicas": 3, "steps_per_second": 100.0}
+
+
+def test_summary_uses_the_median_and_a_majority_for_learnt_probes():
+    recite = "BCDEFGHIJKLMNOPQRSTUVWXYZ"
+    runs = (result(1, 1.0, {"recite": recite, "cold_start": "BCDEF"}, 40),
+            result(2, 0.96, {"recite": "BCDD", "cold_start": "BCDEF"}),
+            result(3, 1.0, {"recite": recite, "cold_start": "BCDEF"}, 60))
+    summary = Summary(get_framing("stateful"), runs)
+    assert summary.median_accuracy == 1.0 and summary.median_epochs_to_100 == 60
+    assert summary.problems() == [] and summary.train_seconds == pytest.approx(3.0)
+
+
+def test_summary_reports_a_broken_majority_and_any_batch_dependence():
+    runs = tuple(result(s, 1.0, {"recite": "BBBB", "cold_start": "BCDEF"}) for s in (1, 2, 3))
+    assert any("probe recite" in p for p in Summary(get_framing("stateful"), runs).problems())
+    runs = (result(1, 1.0, {"batch_independence": True}), result(2, 1.0, {"batch_independence": False}),
+            result(3, 1.0, {"batch_independence": True}))
+    assert any("probe batch_independence" in p for p in Summary(get_framing("batch_state"), runs).problems())
+
+
+def test_format_seeds():
+    assert format_seeds([1, 2, 3]) == "1-3" and format_seeds([2, 7]) == "2,7"
