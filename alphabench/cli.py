@@ -7,6 +7,7 @@ import sys
 import time
 
 from alphabench import options
+from alphabench.baseline import BaselineError
 from alphabench.framings import FRAMINGS
 from alphabench.verdict import format_seeds
 
@@ -19,7 +20,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("alphabench: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, OSError, RuntimeError) as error:  # BaselineError, IncompatibleKeras included
+    except (ValueError, OSError, RuntimeError, BaselineError) as error:  # IncompatibleKeras is a RuntimeError
         print(f"alphabench: error: {error}", file=sys.stderr)
         return 2
 
@@ -53,7 +54,28 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade = baseline_commands.add_parser("upgrade", help="rewrite a baseline file in the current schema")
     upgrade.add_argument("file")
     upgrade.set_defaults(command=upgrade_baseline)
+    bench = commands.add_parser("bench", help="time the fast path against the tutorial-style reference path")
+    _add_framing_selection(bench)
+    bench.add_argument("--seeds", type=options.seed_list, default=(1,), metavar="SEEDS",
+                       help="seeds for both paths (default: 1)")
+    bench.add_argument("--reference-epochs", type=_framing_epochs, action="append", default=[],
+                       metavar="FRAMING=N", help="time FRAMING's reference path on N epochs and extrapolate "
+                       f"(default: {', '.join(f'{k}={v}' for k, v in DEFAULT_REFERENCE_EPOCHS.items())})")
+    bench.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    bench.set_defaults(command=bench_paths)
     return parser
+
+
+# The reference path of variable_length alone is ~15 minutes a seed; 5% of it times it well enough.
+DEFAULT_REFERENCE_EPOCHS = {"variable_length": 25}
+
+
+def _framing_epochs(text: str) -> tuple[str, int]:
+    name, _, epochs = text.partition("=")
+    try:
+        return options.framing_name(name), options.positive_int(epochs)
+    except argparse.ArgumentTypeError as error:
+        raise argparse.ArgumentTypeError(f"expected FRAMING=N: {error}") from None
 
 
 def _add_framing_selection(parser) -> None:
@@ -145,6 +167,24 @@ def update_baseline(args) -> int:
     for line in session.update_baseline(names):
         print(line)
     print(f"wrote {session.baseline_file}")
+    return 0
+
+
+def bench_paths(args) -> int:
+    import json
+
+    from alphabench import bench
+    from alphabench.framings import get_framing
+
+    reference_epochs = {**DEFAULT_REFERENCE_EPOCHS, **dict(args.reference_epochs)}
+    rows = []
+    for name in args.framings or list(FRAMINGS):
+        print(f"timing {name} ({len(args.seeds)} seeds): fast, then reference ...", file=sys.stderr, flush=True)
+        rows.append(bench.compare_paths(get_framing(name), args.seeds, reference_epochs.get(name)))
+    print(bench.table(rows))
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump(rows, out, indent=1)
     return 0
 
 

@@ -1,0 +1,49 @@
+"""The CLI as a user meets it: black-box runs in a subprocess, checking output and exit codes."""
+
+import subprocess
+import sys
+
+import pytest
+
+
+def alphabench(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "alphabench", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_list_shows_all_framings_without_importing_keras():
+    run = alphabench("list")
+    assert run.returncode == 0
+    for name in ("one_char", "stateful", "variable_length", "prefix_padded"):
+        assert name in run.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "two_char"], "unknown framing 'two_char'; choose from: one_char"),
+        (["run", "--epochs", "-3"], "argument --epochs: expected a positive integer, got '-3'"),
+        (["run", "--units", "0"], "argument --units: expected a positive integer, got '0'"),
+        (["run", "--seeds", "x"], "seeds must look like 3, 1-5 or 2,7,9"),
+        (["bench", "--reference-epochs", "one_char=-1"], "expected FRAMING=N"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    run = alphabench(*args)
+    assert run.returncode == 2
+    assert message in run.stderr and len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_a_corrupt_baseline_is_one_line_and_left_untouched(tmp_path):
+    corrupt = tmp_path / "keras3-tensorflow.json"
+    corrupt.write_text('{"schema_version": 1, "framings": ')
+    run = alphabench("baseline", "upgrade", str(corrupt))
+    assert run.returncode == 2
+    assert "not valid JSON" in run.stderr and "git checkout" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert corrupt.read_text() == '{"schema_version": 1, "framings": '
+
+
+def test_a_missing_baseline_says_how_to_create_it(tmp_path):
+    run = alphabench("baseline", "upgrade", str(tmp_path / "nope.json"))
+    assert run.returncode == 2 and "alphabench baseline update" in run.stderr
