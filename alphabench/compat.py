@@ -59,6 +59,10 @@ ENVIRONMENT = f"{FLAVOUR}-{BACKEND}"  # names this environment's baseline file
 # JAX's eager mode dispatches every op separately (minutes per epoch); its trainer is meant to be
 # jitted. On TensorFlow's CPU kernels XLA measured slower than plain graph mode for this tiny LSTM.
 JIT_COMPILE = BACKEND == "jax"
+# Keras's PyTorch trainer refuses steps_per_execution > 1 (keras/src/backend/torch/trainer.py,
+# make_train_function). Elsewhere a cap: JAX traces that many copies of the step into one program,
+# so a larger value buys little dispatch time for a lot of compile time.
+MAX_STEPS_PER_EXECUTION = 1 if BACKEND == "torch" else 50
 
 
 def seed_everything(seed: int) -> None:

@@ -32,9 +32,6 @@ from alphabench.framings import Framing
 PATHS = ("fast", "reference")
 RANDOM_PATTERNS = 20  # the tutorial predicts 20 randomly drawn patterns
 BATCH_INDEPENDENCE_SAMPLES = 25
-# JAX traces steps_per_execution copies of the train step into one program: a cap keeps compile time
-# small while still cutting per-step dispatch by that factor.
-MAX_STEPS_PER_EXECUTION = 50
 
 Progress = Callable[[int, int], None]  # (epochs done, epochs in all)
 
@@ -96,7 +93,7 @@ def _steps_per_epoch(framing: Framing, dataset: Dataset) -> int:
 
 def _steps_per_execution(steps_per_epoch: int) -> int:
     """The largest divisor of an epoch's steps within the cap, so executions never straddle epochs."""
-    return max(d for d in range(1, min(steps_per_epoch, MAX_STEPS_PER_EXECUTION) + 1) if steps_per_epoch % d == 0)
+    return max(d for d in range(1, min(steps_per_epoch, compat.MAX_STEPS_PER_EXECUTION) + 1) if steps_per_epoch % d == 0)
 
 
 def _train_reference(framing, dataset, seeds, progress):
