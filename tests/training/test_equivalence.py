@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from alphabench import trainer
 from alphabench.framings import get_framing
 
 pytestmark = pytest.mark.slow
@@ -11,6 +10,8 @@ EPOCHS = 8  # enough steps for any difference to show in the losses
 
 
 def losses(framing_name, seeds, path="fast"):
+    from alphabench import trainer  # imports Keras: not at collection, so the fast tier stays fast
+
     framing = get_framing(framing_name).with_settings(epochs=EPOCHS)
     return {r["seed"]: r["history"]["loss"] + [r["accuracy"]] for r in trainer.train(framing, seeds, path)}
 

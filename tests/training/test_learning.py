@@ -52,3 +52,15 @@ def test_stateful_recites_the_alphabet_and_one_char_does_not_reach_it(alphabench
     assert recitations.count(EXPECTED_PROBES["recite"]) > len(recitations) / 2, recitations
     one_char = alphabench.summary("one_char")
     assert one_char.median_accuracy < 1.0, one_char.accuracies
+
+
+# The fast path shuffles itself and resets state from a callback; these runs keep fit's own shuffle,
+# its epoch loop and the tutorial's fit-then-reset_states pattern exercised in every default run.
+@pytest.mark.parametrize("name", ["timestep_window", "stateful"])
+def test_reference_path_reaches_the_tutorials_result(request, name):
+    from alphabench.session import Session
+
+    session = Session(seeds=(1,), path="reference")
+    expect_known_deviation(request, session, name)
+    summary = session.summary(name)
+    assert summary.problems() == [], summary.problems()
