@@ -133,9 +133,9 @@ def _train_fast(framing, dataset, seeds, progress):
     replicas = keras.Model(inputs, [m(x) for m, x in zip(models, inputs)], name="replicas")
     steps_per_epoch = _steps_per_epoch(framing, dataset)
     replicas.compile(
-        loss=["categorical_crossentropy"] * len(models),
+        loss={m.name: "categorical_crossentropy" for m in models},
         optimizer=keras.optimizers.Adam(),
-        metrics=[["accuracy"]] * len(models),
+        metrics={m.name: ["accuracy"] for m in models},
         steps_per_execution=_steps_per_execution(steps_per_epoch),
         jit_compile=compat.JIT_COMPILE,
     )
@@ -157,11 +157,13 @@ def _train_fast(framing, dataset, seeds, progress):
         callbacks=callbacks,
     ).history
     seconds = time.perf_counter() - start
-    if len(models) == 1:  # a single output's metrics carry no output-name prefix
-        histories = [_rounded_history(logs["loss"], logs["accuracy"])]
-    else:
-        histories = [_rounded_history(logs[f"{m.name}_loss"], logs[f"{m.name}_accuracy"]) for m in models]
-    return models, histories, seconds
+    return models, [_replica_history(logs, m.name, len(models)) for m in models], seconds
+
+
+def _replica_history(logs: dict, name: str, replicas: int) -> dict:
+    # Keras names a multi-output model's metrics after the output; a lone output's carry no prefix.
+    prefix = f"{name}_" if replicas > 1 or f"{name}_accuracy" in logs else ""
+    return _rounded_history(logs[f"{prefix}loss"], logs[f"{prefix}accuracy"])
 
 
 def _sample_order(framing: Framing, samples: int, seed: int) -> np.ndarray:
