@@ -7,9 +7,8 @@ import sys
 import time
 
 from alphabench import options
-from alphabench.baseline import BaselineError
+from alphabench.baseline import BaselineError, describe_seeds
 from alphabench.framings import FRAMINGS
-from alphabench.verdict import format_seeds
 
 
 def main(argv=None) -> int:
@@ -41,7 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="train framings, compare with the baseline, print the verdict")
     _add_framing_selection(run)
     options.add_training_options(run.add_argument)
-    options.add_gate_options(run.add_argument)
+    options.add_baseline_option(run.add_argument)
+    run.add_argument("--report", metavar="DIR",
+                     help="also write report.json, report.md and learning-curve PNGs to DIR")
     run.set_defaults(command=run_framings)
 
     baseline = commands.add_parser("baseline", help="create, update or upgrade this environment's baseline")
@@ -49,8 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     update = baseline_commands.add_parser("update", help="train and write the baseline (atomically)")
     _add_framing_selection(update)
     options.add_training_options(update.add_argument)
-    options.add_gate_options(update.add_argument)
+    options.add_baseline_option(update.add_argument)
     update.set_defaults(command=update_baseline)
+    show = baseline_commands.add_parser("show", help="print a baseline's per-seed table (Markdown)")
+    show.add_argument("file")
+    show.set_defaults(command=show_baseline)
     upgrade = baseline_commands.add_parser("upgrade", help="rewrite a baseline file in the current schema")
     upgrade.add_argument("file")
     upgrade.set_defaults(command=upgrade_baseline)
@@ -88,7 +92,7 @@ def list_framings(args) -> int:
     rows = [header] + [
         (
             f.name, str(f.units), str(f.epochs), str(f.batch_size or "all"), str(f.shuffle),
-            str(f.stateful), f"{f.context} {f.layout}", format_seeds(list(f.seeds)), f.reported_range,
+            str(f.stateful), f"{f.context} {f.layout}", describe_seeds(f.seeds), f.reported_range,
         )
         for f in FRAMINGS.values()
     ]
@@ -143,17 +147,18 @@ def run_framings(args) -> int:
     failed_as_expected = _train_all(session, args.framings or list(FRAMINGS))
     names = [name for name in args.framings or FRAMINGS if name not in failed_as_expected]
     summaries = [session.summary(name) for name in names]
-    findings = session.findings(names) if not (args.epochs or args.units) else []
+    judged = not session.overridden  # expectations and baselines hold for the tutorial's settings
+    findings = session.findings(names) if judged else []
     findings_by_framing = {name: [f for f in findings if f.framing == name] for name in names}
     expected_failures = {name: session.expected_failure(name) for name in names}
-    table = report.rows(summaries, findings_by_framing, expected_failures)
-    problems = [f"{s.framing.name}: {problem}" for s in summaries for problem in s.problems()]
+    table = report.rows(summaries, findings_by_framing, expected_failures, judged)
+    problems = [f"{s.framing.name}: {problem}" for s in summaries for problem in s.problems()] if judged else []
 
     print(f"\nalphabench on {compat.ENVIRONMENT} (Keras {compat.keras.__version__}, "
           f"{compat.BACKEND} {compat.backend_version()}), {session.path} path\n")
     print(report.text_table(table))
-    if args.epochs or args.units:
-        print("\nnote: settings overridden, so no baseline comparison")
+    if not judged:
+        print("\nnote: settings overridden: results are shown, not judged against expectations or baselines")
     for line in problems + [f.line() for f in findings]:
         print(line)
     for name, error in failed_as_expected.items():
@@ -173,9 +178,10 @@ def run_framings(args) -> int:
 
 
 def update_baseline(args) -> int:
-    if args.epochs or args.units:
-        raise ValueError("baselines record each framing's tutorial settings: drop --epochs/--units")
     session = _session(args)
+    if session.overridden:
+        raise ValueError("baselines record each framing's tutorial settings: drop --epochs/--units")
+    session.load_baseline()  # a broken baseline file is reported now, not after the training
     failed_as_expected = _train_all(session, args.framings or list(FRAMINGS))
     names = [name for name in args.framings or FRAMINGS if name not in failed_as_expected]
     for name, error in failed_as_expected.items():
@@ -201,6 +207,22 @@ def bench_paths(args) -> int:
     if args.json:
         with open(args.json, "w") as out:
             json.dump(rows, out, indent=1)
+    return 0
+
+
+def show_baseline(args) -> int:
+    from alphabench import baseline
+
+    document = baseline.load(args.file)
+    environment = document["environment"]
+    print(f"# {environment['environment']}: Keras {environment['keras_version']}, {environment['backend']} "
+          f"{environment['backend_version']}, Python {environment['python']}, {environment['cpu']}\n")
+    print("| framing | path | seed | accuracy | epochs to 100% | probes |\n|---|---|---|---|---|---|")
+    for name, entry in document["framings"].items():
+        for seed, accuracy, epochs, probes in zip(entry["seeds"], entry["accuracy"], entry["epochs_to_100"],
+                                                  entry["probes"]):
+            shown = ", ".join(f"{probe}={value}" for probe, value in probes.items())
+            print(f"| {name} | {entry['path']} | {seed} | {accuracy:.2%} | {baseline.format_epochs(epochs)} | {shown} |")
     return 0
 
 

@@ -26,6 +26,8 @@ def _version_tuple(version: str) -> tuple[int, ...]:
 
 def _import_keras():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ banner off the output
+    # One XLA CPU thread for JAX (see use_one_cpu_thread); must be set before JAX starts.
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
     if os.environ.get("TF_USE_LEGACY_KERAS") == "1":
         try:
             import tf_keras
@@ -73,6 +75,28 @@ def seed_everything(seed: int) -> None:
 _determinism_enabled = False
 
 
+def use_one_cpu_thread() -> None:
+    """One compute thread per process.
+
+    The network is tiny, so extra threads buy nothing but contention; with one thread, a serial run
+    (the main job, a baseline update) and `pytest -n auto` with one worker per core train at the same
+    speed, and throughput compares between them.
+    """
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(1)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError:  # already initialised by an earlier run in this process: keep its setting
+            pass
+    elif BACKEND == "torch":
+        import torch
+
+        torch.set_num_threads(1)
+    # JAX: XLA's CPU client reads its thread settings from XLA_FLAGS before it starts; see _import_keras.
+
+
 def enable_determinism() -> None:
     """Make repeated runs with one seed give identical numbers where the backend can on CPU."""
     global _determinism_enabled
@@ -100,12 +124,13 @@ def stateful_layers(model):
 
 
 def reset_states(model) -> None:
-    """Reset the state of every stateful layer (Keras 3 has no Model.reset_states)."""
+    """Reset the state of every stateful layer.
+
+    Keras 3 models have no reset_states(), but its RNN layers keep reset_states() as an alias of
+    reset_state(), and tf-keras layers have reset_states(): one call serves both.
+    """
     for layer in stateful_layers(model):
-        if FLAVOUR == "keras3":
-            layer.reset_state()
-        else:
-            layer.reset_states()
+        layer.reset_states()
 
 
 def backend_version() -> str:

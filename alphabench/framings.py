@@ -77,7 +77,9 @@ class Framing:
 
     def with_settings(self, **settings) -> Framing:
         """This framing with some hyperparameters overridden (e.g. epochs=50), validated."""
-        allowed = {"units", "epochs", "batch_size", "shuffle"}
+        # Batch size and shuffling define the framing itself (and a batch that does not divide the
+        # samples would change what an epoch is): make a new Framing for those.
+        allowed = {"units", "epochs"}
         unknown = set(settings) - allowed
         _require(not unknown, f"cannot override {sorted(unknown)}; overridable: {sorted(allowed)}")
         return dataclasses.replace(self, **{k: v for k, v in settings.items() if v is not None})

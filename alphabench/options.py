@@ -58,14 +58,12 @@ def add_training_options(addoption, prefix: str = "") -> None:
               help="override every selected framing's LSTM units (no baseline comparison then)")
 
 
-def add_gate_options(addoption, prefix: str = "") -> None:
+def add_baseline_option(addoption, prefix: str = "") -> None:
     addoption(f"--{prefix}baselines", default="baselines", metavar="DIR",
               help="directory of baseline JSON files, one per environment (default: baselines)")
-    addoption(f"--{prefix}report", default=None, metavar="DIR",
-              help="also write report.json, report.md and learning-curve PNGs to DIR")
 
 
 def read_options(get) -> dict:
     """The values of every option above, from `get(dest_without_prefix)`."""
-    names = ("seeds", "path", "epochs", "units", "baselines", "report")
+    names = ("seeds", "path", "epochs", "units", "baselines")
     return {name: get(name) for name in names}

@@ -19,7 +19,7 @@ LESSON_FRAMINGS = ("one_char", "feature_window", "timestep_window", "stateful")
 def pytest_addoption(parser):
     group = parser.getgroup("alphabench", "alphabench: train the framings")
     options.add_training_options(group.addoption, PREFIX)
-    options.add_gate_options(group.addoption, PREFIX)
+    options.add_baseline_option(group.addoption, PREFIX)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -11,14 +11,16 @@ from alphabench.verdict import Summary, format_accuracies
 COLUMNS = ("framing", "accuracy (median)", "per seed", "tutorial", "epochs to 100%", "train s", "steps/s", "verdict")
 
 
-def verdict_of(summary: Summary, findings: list[Finding], expected_failure: str | None) -> str:
+def verdict_of(summary: Summary, findings: list[Finding], expected_failure: str | None, judged: bool) -> str:
+    if not judged:
+        return "not judged"
     failed = bool(summary.problems()) or any(f.kind == "regression" for f in findings)
     if expected_failure:
         return "expected failure" if failed else "UNEXPECTED PASS"
     return "FAIL" if failed else "ok"
 
 
-def rows(summaries: list[Summary], findings_by_framing, expected_failures) -> list[tuple[str, ...]]:
+def rows(summaries: list[Summary], findings_by_framing, expected_failures, judged=True) -> list[tuple[str, ...]]:
     table = []
     for summary in summaries:
         name = summary.framing.name
@@ -32,7 +34,7 @@ def rows(summaries: list[Summary], findings_by_framing, expected_failures) -> li
                 "never" if epochs is None else f"{epochs:g}",
                 f"{summary.train_seconds:.1f}",
                 f"{summary.steps_per_second:.0f}",
-                verdict_of(summary, findings_by_framing.get(name, []), expected_failures.get(name)),
+                verdict_of(summary, findings_by_framing.get(name, []), expected_failures.get(name), judged),
             )
         )
     return table
@@ -81,20 +83,17 @@ def write(directory: str, environment: dict, summaries, findings, problems, tabl
         "",
         "## Learning curves (median over seeds; dashed: baseline)",
         "",
-        *(f"![{p.stem}]({p.name})" for p in plots if p),
+        *(f"![{p.stem}]({p.name})" for p in plots),
     ]
     written[1].write_text("\n".join(markdown) + "\n")
-    return written + [p for p in plots if p]
+    return written + plots
 
 
-def _plot(out: Path, summary: Summary, framing_baseline: dict | None) -> Path | None:
-    try:
-        import matplotlib
+def _plot(out: Path, summary: Summary, framing_baseline: dict | None) -> Path:
+    import matplotlib
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:  # plots are a nicety of the report, not a reason to fail a run
-        return None
+    matplotlib.use("Agg")  # files only: no display on a CI machine
+    import matplotlib.pyplot as plt
     import numpy as np
 
     figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(9, 3.2))

@@ -1,8 +1,8 @@
 """One run of the suite: which framings, with which settings; their results; the verdict.
 
 The CLI and the pytest plugin are thin shells over a Session: it trains each framing at most once
-(tests of one framing share its results), compares with the environment's baseline and renders the
-reports. It imports Keras (through the trainer) only when something is trained.
+(tests of one framing share its results), judges the runs and compares them with the environment's
+baseline. It imports Keras (through the trainer) only when something is trained.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from alphabench import baseline, gate, verdict
 from alphabench.calibration import calibration_seconds
-from alphabench.framings import FRAMINGS, Framing, get_framing, known_deviation
+from alphabench.framings import Framing, get_framing, known_deviation
 
 
 @dataclass
@@ -22,9 +22,13 @@ class Session:
     epochs: int | None = None
     units: int | None = None
     baselines: str = "baselines"
-    report: str | None = None
     results: dict[str, list[dict]] = field(default_factory=dict)
     _calibration: float | None = None
+
+    @property
+    def overridden(self) -> bool:
+        """Settings differ from the tutorial's: expectations and baselines do not apply."""
+        return bool(self.epochs or self.units)
 
     def framing(self, name: str) -> Framing:
         return get_framing(name).with_settings(epochs=self.epochs, units=self.units)
@@ -99,7 +103,3 @@ class Session:
             self.calibration,
             compat.fingerprint(),
         )
-
-
-def all_framings() -> list[str]:
-    return list(FRAMINGS)

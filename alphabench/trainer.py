@@ -57,6 +57,7 @@ def train(
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"need one or more distinct seeds, got {list(seeds)}")
     compat.enable_determinism()
+    compat.use_one_cpu_thread()
     dataset = build_dataset(framing)
     runner = _train_fast if path == "fast" else _train_reference
     models, histories, seconds = runner(framing, dataset, list(seeds), progress)
@@ -79,7 +80,7 @@ def train(
             "probes": run_probes(framing, model, dataset, seed),
             "replicas": len(seeds),
             "train_seconds": round(seconds, 3),
-            # Optimiser steps of this seed's model per second of the (shared) training time.
+            # Optimiser steps of all replicas trained together, per second of their shared training.
             "steps_per_second": round(steps * len(models) / seconds, 1),
             "environment": compat.fingerprint(),
         }
@@ -163,7 +164,7 @@ def _train_fast(framing, dataset, seeds, progress):
 
 def _replica_history(logs: dict, name: str, replicas: int) -> dict:
     # Keras names a multi-output model's metrics after the output; a lone output's carry no prefix.
-    prefix = f"{name}_" if replicas > 1 or f"{name}_accuracy" in logs else ""
+    prefix = f"{name}_" if replicas > 1 else ""
     return _rounded_history(logs[f"{prefix}loss"], logs[f"{prefix}accuracy"])
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
+from alphabench.baseline import describe_seeds, median_epochs_to_100
 from alphabench.framings import ALPHABET, Framing
 
 # What the probes must show, from ../shared/FRAMINGS.md. cold_start is the tutorial's documented
@@ -36,9 +37,8 @@ class Summary:
 
     @property
     def median_epochs_to_100(self) -> float | None:
-        """Median over seeds, counting a seed that never reached 100% as never (None if most didn't)."""
-        epochs = sorted((r["epochs_to_100"] or float("inf")) for r in self.results)
-        median = statistics.median(epochs)
+        """Median over seeds, a seed that never reached 100% counting as never (None if most didn't)."""
+        median = median_epochs_to_100([r["epochs_to_100"] for r in self.results])
         return None if median == float("inf") else median
 
     @property
@@ -58,7 +58,7 @@ class Summary:
         problems = []
         accuracy_problem = self.framing.expectation.violation(self.median_accuracy)
         if accuracy_problem:
-            problems.append(f"{accuracy_problem} (seeds {format_seeds(self.seeds)}: {format_accuracies(self.accuracies)})")
+            problems.append(f"{accuracy_problem} (seeds {describe_seeds(self.seeds)}: {format_accuracies(self.accuracies)})")
         for probe, expected in EXPECTED_PROBES.items():
             values = self.probe_values(probe)
             if not values:
@@ -71,12 +71,6 @@ class Summary:
                     f"held on {held} (got {values})"
                 )
         return problems
-
-
-def format_seeds(seeds: list[int]) -> str:
-    if seeds == list(range(seeds[0], seeds[0] + len(seeds))) and len(seeds) > 2:
-        return f"{seeds[0]}-{seeds[-1]}"
-    return ",".join(map(str, seeds))
 
 
 def format_accuracies(accuracies: list[float]) -> str:

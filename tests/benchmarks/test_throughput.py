@@ -9,6 +9,8 @@ user pays those too); extra_info carries the optimiser steps per second of the t
 import pytest
 
 from alphabench.framings import FRAMINGS, get_framing
+from alphabench.pytest_plugin import expect_known_deviation
+from alphabench.session import Session
 
 pytestmark = [pytest.mark.slow, pytest.mark.benchmark(group="training")]
 # Enough epochs that training dominates the round; batch_state takes one step an epoch.
@@ -26,7 +28,8 @@ def benchmark_enabled(benchmark):
 
 @pytest.mark.parametrize("path", ["fast", "reference"])
 @pytest.mark.parametrize("name", list(FRAMINGS))
-def test_training_throughput(benchmark_enabled, name, path):
+def test_training_throughput(benchmark_enabled, request, name, path):
+    expect_known_deviation(request, Session(), name)
     from alphabench import trainer  # imports Keras: not at collection, so the fast tier stays fast
 
     framing = get_framing(name).with_settings(epochs=EPOCHS.get(name, DEFAULT_EPOCHS))

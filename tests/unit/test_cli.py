@@ -15,6 +15,8 @@ def test_list_shows_all_framings_without_importing_keras():
     assert run.returncode == 0
     for name in ("one_char", "stateful", "variable_length", "prefix_padded"):
         assert name in run.stdout
+    listing_only = "import sys; from alphabench.cli import main; main(['list']); print('keras' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", listing_only], capture_output=True, text=True).stdout.endswith("False\n")
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ import pytest
 
 from alphabench.framings import get_framing
 from alphabench.options import positive_int, seed_list
-from alphabench.verdict import Summary, format_seeds
+from alphabench.verdict import Summary
 
 
 @pytest.mark.parametrize("text, seeds", [("3", (1, 2, 3)), ("4-6", (4, 5, 6)), ("2,7,9", (2, 7, 9)), ("0-1", (0, 1))])
@@ -45,7 +45,3 @@ def test_summary_reports_a_broken_majority_and_any_batch_dependence():
     runs = (result(1, 1.0, {"batch_independence": True}), result(2, 1.0, {"batch_independence": False}),
             result(3, 1.0, {"batch_independence": True}))
     assert any("probe batch_independence" in p for p in Summary(get_framing("batch_state"), runs).problems())
-
-
-def test_format_seeds():
-    assert format_seeds([1, 2, 3]) == "1-3" and format_seeds([2, 7]) == "2,7"
