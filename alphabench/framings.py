@@ -21,10 +21,11 @@ PROBES = ("recite", "cold_start", "batch_independence", "random_patterns")
 
 @dataclass(frozen=True)
 class Expectation:
-    """What a framing must show, as a rule on the median accuracy over seeds.
+    """What a framing must show, as a rule on the median accuracy over its seeds.
 
-    The thresholds were measured, not guessed: baselines/calibration/ holds the per-seed tables and
-    README.md ("Thresholds") the rule that turned them into these numbers.
+    Measured, not guessed (README.md, "Thresholds"): where the tutorial claims 100%, the rule is its
+    claim; otherwise the floor is the worst of the calibration seeds less one sample, rounded down to
+    a whole percent. Per-seed tables: baselines/calibration/.
     """
 
     median_at_least: float | None = None
@@ -118,7 +119,7 @@ FRAMINGS: dict[str, Framing] = {
             shuffle=True,
             reported_accuracy=(0.84, 0.92),
             expectation=Expectation(
-                median_at_least=0.60,
+                median_at_least=0.76,  # 9 seeds: 80-88%
                 median_below=1.0,
                 why="a stateless LSTM sees one scalar; 500 epochs leave the end of the alphabet unlearnt",
             ),
@@ -135,7 +136,7 @@ FRAMINGS: dict[str, Framing] = {
             shuffle=True,
             reported_accuracy=(0.8696, 0.8261),
             expectation=Expectation(
-                median_at_least=0.60,
+                median_at_least=0.78,  # 9 seeds: 82.61-86.96%
                 median_below=1.0,
                 why="the window as features is no better than one letter: the LSTM has no time steps to use",
             ),
@@ -212,7 +213,10 @@ FRAMINGS: dict[str, Framing] = {
             # 500k batch-1 steps a seed: one seed keeps the default run within CI's budget.
             seeds=(1,),
             reported_accuracy=(0.989, 0.985),
-            expectation=Expectation(median_at_least=0.97, why="the tutorial reports 98.5-98.9%"),
+            expectation=Expectation(
+                median_at_least=0.96,  # 5 seeds: 96.8-99.6%, median 97.6%
+                why="the tutorial reports 98.5-98.9%; seeds here spread 96.8-99.6%",
+            ),
             probes=("batch_independence", "random_patterns"),
         ),
         Framing(
@@ -229,7 +233,9 @@ FRAMINGS: dict[str, Framing] = {
             shuffle=True,
             reported_accuracy=(),
             expectation=Expectation(
-                median_at_least=1.0, why="each prefix ends in a distinct letter: the last step decides"
+                median_at_least=0.68,  # 9 seeds: 72-96%, median 88%
+                why="never run by the tutorial; with its stateless defaults it learns about as well as "
+                "one_char: the last step decides, and neighbouring letters differ by only 1/26",
             ),
         ),
     )
@@ -249,6 +255,11 @@ def get_framing(name: str) -> Framing:
 # as it was traced. Tests turn these into strict expected failures (so the day it is fixed, the suite
 # says so) and the CLI reports them as "expected failure" instead of a regression.
 KNOWN_DEVIATIONS: dict[tuple[str, str], str] = {
+    ("keras3-tensorflow", "timestep_window_2"): (
+        "the tutorial's 100% is one run; over 9 seeds here only 4 reach 100% after 500 epochs and the "
+        "rest miss one of the 24 pairs (median 95.83%, seeds 1-3: 95.83/100/95.83%): two letters of "
+        "context train slower than three (timestep_window: 7 of 9 seeds at 100%), not a Keras defect"
+    ),
     ("keras3-torch", "stateful"): (
         "Keras 3's PyTorch backend cannot train a stateful LSTM: RNN.call stores the new state with "
         "Variable.assign (keras/src/layers/rnn/rnn.py, `self_state.assign(state)`), which on torch is an "
