@@ -68,6 +68,11 @@ def environment_differences(before: dict, after: dict) -> list[str]:
     ]
 
 
+def entry_key(framing: str, path: str) -> str:
+    """Entries are per framing and training path; the default (fast) path's carry the bare name."""
+    return framing if path == "fast" else f"{framing}@{path}"
+
+
 def run_identity(results: Sequence[dict]) -> tuple[str, str, dict]:
     """(framing, path, settings) shared by every per-seed result; ValueError if they are mixed."""
     if not results:
@@ -218,8 +223,8 @@ def update(
             changes.append(f"environment: {', '.join(differences)}")
     new_framings = dict(old_framings)
     for name, results in results_by_framing.items():
-        if run_identity(results)[0] != name:
-            raise ValueError(f"results given for {name} are of framing {results[0]['framing']}")
+        if entry_key(*run_identity(results)[:2]) != name:
+            raise ValueError(f"results given for {name} are of {entry_key(*run_identity(results)[:2])}")
         new_framings[name] = framing_baseline(results, calibration_seconds)
         changes.append(f"{name}: {describe_change(old_framings.get(name), new_framings[name])}")
     save(

@@ -67,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
                        f"(default: {', '.join(f'{k}={v}' for k, v in DEFAULT_REFERENCE_EPOCHS.items())})")
     bench.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     bench.set_defaults(command=bench_paths)
+
+    selftest = commands.add_parser("selftest", help="inject regressions into Keras; check the gate catches "
+                                   "each, and that unchanged reruns raise no alarm")
+    selftest.add_argument("--reruns", type=options.positive_int, default=10, metavar="N",
+                          help="unchanged reruns of one_char (default: 10)")
+    options.add_baseline_option(selftest.add_argument)
+    selftest.set_defaults(command=run_selftest)
     return parser
 
 
@@ -149,7 +156,7 @@ def run_framings(args) -> int:
     summaries = [session.summary(name) for name in names]
     judged = not session.overridden  # expectations and baselines hold for the tutorial's settings
     findings = session.findings(names) if judged else []
-    findings_by_framing = {name: [f for f in findings if f.framing == name] for name in names}
+    findings_by_framing = {name: [f for f in findings if f.framing == session.baseline_key(name)] for name in names}
     expected_failures = {name: session.expected_failure(name) for name in names}
     table = report.rows(summaries, findings_by_framing, expected_failures, judged)
     problems = [f"{s.framing.name}: {problem}" for s in summaries for problem in s.problems()] if judged else []
@@ -224,6 +231,24 @@ def show_baseline(args) -> int:
             shown = ", ".join(f"{probe}={value}" for probe, value in probes.items())
             print(f"| {name} | {entry['path']} | {seed} | {accuracy:.2%} | {baseline.format_epochs(epochs)} | {shown} |")
     return 0
+
+
+def run_selftest(args) -> int:
+    from alphabench import selftest
+
+    missed = 0
+    for injection in selftest.INJECTIONS:
+        print(f"injecting: {injection.name} ({injection.framing}, {injection.path} path) ...", file=sys.stderr, flush=True)
+        alarms = injection.run(args.baselines)
+        missed += not alarms
+        print(f"{'caught' if alarms else 'MISSED'}: {injection.name} -> {alarms[0] if alarms else 'no alarm'}")
+    print(f"rerunning {selftest.RERUN_FRAMING} unchanged {args.reruns} times ...", file=sys.stderr, flush=True)
+    false_alarms = [alarms for alarms in selftest.rerun_unchanged(args.reruns, args.baselines) if alarms]
+    for alarms in false_alarms:
+        print(f"FALSE ALARM: {alarms[0]}")
+    print(f"\nselftest: {len(selftest.INJECTIONS) - missed}/{len(selftest.INJECTIONS)} injected regressions caught, "
+          f"{len(false_alarms)}/{args.reruns} unchanged reruns raised an alarm")
+    return 1 if missed or false_alarms else 0
 
 
 def upgrade_baseline(args) -> int:

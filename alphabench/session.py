@@ -77,13 +77,16 @@ class Session:
         """The environment's baseline, None if there is none yet; a broken one raises BaselineError."""
         return baseline.load(self.baseline_file) if self.baseline_file.exists() else None
 
+    def baseline_key(self, name: str) -> str:
+        return baseline.entry_key(name, self.path)
+
     def findings(self, names=None) -> list[gate.Finding]:
         names = list(names or self.results)
         return gate.compare_all(
             self.load_baseline(),
-            {name: self.train(name) for name in names},
+            {self.baseline_key(name): self.train(name) for name in names},
             self.calibration,
-            {name: self.samples(name) for name in names},
+            {self.baseline_key(name): self.samples(name) for name in names},
         )
 
     def samples(self, name: str) -> int:
@@ -99,7 +102,7 @@ class Session:
 
         return baseline.update(
             self.baseline_file,
-            {name: self.train(name) for name in names},
+            {self.baseline_key(name): self.train(name) for name in names},
             self.calibration,
             compat.fingerprint(),
         )

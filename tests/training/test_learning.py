@@ -62,10 +62,16 @@ def test_stateful_recites_the_alphabet_and_one_char_does_not_reach_it(judged, re
 
 
 # The fast path shuffles itself and resets state from a callback; these runs keep fit's own shuffle,
-# its epoch loop and the tutorial's fit-then-reset_states pattern exercised in every default run.
+# its epoch loop and the tutorial's fit-then-reset_states pattern exercised in every default run, and
+# gated: the baseline holds their reference-path results too (entries "<framing>@reference").
+REFERENCE_SEEDS = (1,)
+
+
 @pytest.mark.parametrize("name", ["timestep_window", "stateful"])
-def test_reference_path_reaches_the_tutorials_result(request, name):
-    session = Session(seeds=(1,), path="reference")
+def test_reference_path_reaches_the_tutorials_result_and_its_baseline(request, name):
+    session = Session(seeds=REFERENCE_SEEDS, path="reference")
     expect_known_deviation(request, session, name)
     summary = session.summary(name)
     assert summary.problems() == [], summary.problems()
+    regressions = [f.line() for f in session.findings([name]) if f.kind == "regression"]
+    assert not regressions, "\n".join(regressions)
