@@ -145,9 +145,11 @@ def _train_fast(framing, dataset, seeds, progress):
     if framing.stateful:
         callbacks.append(_ResetStatesAfterEachEpoch())
     start = time.perf_counter()
+    # Inputs, targets, losses and metrics keyed by name: every Keras from tf-keras to 3.x maps them
+    # alike (tf-keras cannot pair per-output metric dicts with target lists).
     logs = replicas.fit(
-        [dataset.x[order] for order in orders],
-        [dataset.y[order] for order in orders],
+        {x.name: dataset.x[order] for x, order in zip(inputs, orders)},
+        {m.name: dataset.y[order] for m, order in zip(models, orders)},
         batch_size=framing.batch_size or len(dataset),
         epochs=framing.epochs,
         # The arrays hold every epoch's samples in that epoch's order; with steps_per_epoch set, fit
