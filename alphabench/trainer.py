@@ -134,9 +134,9 @@ def _train_fast(framing, dataset, seeds, progress):
     replicas = keras.Model(inputs, [m(x) for m, x in zip(models, inputs)], name="replicas")
     steps_per_epoch = _steps_per_epoch(framing, dataset)
     replicas.compile(
-        loss={m.name: "categorical_crossentropy" for m in models},
+        loss=_per_output({m.name: "categorical_crossentropy" for m in models}),
         optimizer=keras.optimizers.Adam(),
-        metrics={m.name: ["accuracy"] for m in models},
+        metrics=_per_output({m.name: ["accuracy"] for m in models}),
         steps_per_execution=_steps_per_execution(steps_per_epoch),
         jit_compile=compat.JIT_COMPILE,
     )
@@ -145,11 +145,9 @@ def _train_fast(framing, dataset, seeds, progress):
     if framing.stateful:
         callbacks.append(_ResetStatesAfterEachEpoch())
     start = time.perf_counter()
-    # Inputs, targets, losses and metrics keyed by name: every Keras from tf-keras to 3.x maps them
-    # alike (tf-keras cannot pair per-output metric dicts with target lists).
     logs = replicas.fit(
-        {x.name: dataset.x[order] for x, order in zip(inputs, orders)},
-        {m.name: dataset.y[order] for m, order in zip(models, orders)},
+        _per_output({x.name: dataset.x[order] for x, order in zip(inputs, orders)}),
+        _per_output({m.name: dataset.y[order] for m, order in zip(models, orders)}),
         batch_size=framing.batch_size or len(dataset),
         epochs=framing.epochs,
         # The arrays hold every epoch's samples in that epoch's order; with steps_per_epoch set, fit
@@ -162,6 +160,13 @@ def _train_fast(framing, dataset, seeds, progress):
     ).history
     seconds = time.perf_counter() - start
     return models, [_replica_history(logs, m.name, len(models)) for m in models], seconds
+
+
+def _per_output(by_name: dict):
+    """Inputs, targets, losses and metrics keyed by name for several replicas, which every Keras from
+    tf-keras to 3.x pairs up alike (tf-keras cannot pair metric dicts with target lists); the bare
+    value for one, as a single-output model wants it."""
+    return by_name if len(by_name) > 1 else next(iter(by_name.values()))
 
 
 def _replica_history(logs: dict, name: str, replicas: int) -> dict:
