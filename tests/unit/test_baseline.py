@@ -9,19 +9,7 @@ import pytest
 
 from alphabench import baseline
 from alphabench.baseline import BaselineError
-
-ENVIRONMENT = {
-    "environment": "keras3-tensorflow",
-    "keras_flavour": "keras3",
-    "keras_version": "3.5.0",
-    "backend": "tensorflow",
-    "backend_version": "2.17.0",
-    "python": "3.12.3",
-    "numpy": "1.26.4",
-    "cpu": "Test CPU",
-    "cpu_count": 2,
-    "platform": "linux",
-}
+from fakes import ENVIRONMENT
 
 
 def fake_result(seed: int, accuracy: float = 0.84, epochs: int = 200, **overrides) -> dict:

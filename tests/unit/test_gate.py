@@ -7,19 +7,8 @@ import pytest
 from alphabench import gate
 from alphabench.baseline import framing_baseline
 from alphabench.gate import Finding
+from fakes import ENVIRONMENT
 
-ENVIRONMENT = {
-    "environment": "keras3-tensorflow",
-    "keras_flavour": "keras3",
-    "keras_version": "3.5.0",
-    "backend": "tensorflow",
-    "backend_version": "2.17.0",
-    "python": "3.12.3",
-    "numpy": "1.26.4",
-    "cpu": "Test CPU",
-    "cpu_count": 2,
-    "platform": "linux",
-}
 UPGRADED = {**ENVIRONMENT, "keras_version": "3.6.0"}
 SAMPLES = 25  # one_char has 25 pairs: one sample is 4%
 CALIBRATION = 0.2
