@@ -138,7 +138,7 @@ def _train_all(session, names) -> dict[str, str]:
         try:
             session.train(name, progress)
         except Exception as error:
-            if not session.expected_failure(name):
+            if not session.expected_failure(name, "training"):
                 raise
             failed_as_expected[name] = f"{type(error).__name__}: {error}".splitlines()[0]
         print(f"{chr(13) if live else ''}{prefix}: done in {time.perf_counter() - start:.1f}s",
@@ -170,7 +170,7 @@ def run_framings(args) -> int:
         print(line)
     for name, error in failed_as_expected.items():
         print(f"{name}: training failed ({error})")
-    for name, why in {**expected_failures, **{n: session.expected_failure(n) for n in failed_as_expected}}.items():
+    for name, why in {**expected_failures, **{n: session.expected_failure(n, "training") for n in failed_as_expected}}.items():
         if why:
             print(f"expected failure {name}: {why}")
     if args.report:

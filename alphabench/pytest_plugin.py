@@ -49,8 +49,8 @@ def framing_params(names):
     return [pytest.param(name, id=name, marks=pytest.mark.xdist_group(xdist_group(name))) for name in names]
 
 
-def expect_known_deviation(request, session: Session, framing_name: str) -> None:
-    """Turn a recorded, explained deviation for this environment into a strict expected failure."""
-    why = session.expected_failure(framing_name)
+def expect_known_deviation(request, session: Session, framing_name: str, check: str) -> None:
+    """Turn a recorded, explained deviation that breaks `check` here into a strict expected failure."""
+    why = session.expected_failure(framing_name, check)
     if why:
         request.applymarker(pytest.mark.xfail(strict=True, reason=why))

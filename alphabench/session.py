@@ -94,8 +94,8 @@ class Session:
 
         return len(build_dataset(get_framing(name)))
 
-    def expected_failure(self, name: str) -> str | None:
-        return known_deviation(self.environment, name)
+    def expected_failure(self, name: str, check: str = "accuracy") -> str | None:
+        return known_deviation(self.environment, name, check)
 
     def update_baseline(self, names) -> list[str]:
         from alphabench import compat

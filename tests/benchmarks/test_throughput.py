@@ -29,7 +29,7 @@ def benchmark_enabled(benchmark):
 @pytest.mark.parametrize("path", ["fast", "reference"])
 @pytest.mark.parametrize("name", list(FRAMINGS))
 def test_training_throughput(benchmark_enabled, request, name, path):
-    expect_known_deviation(request, Session(), name)
+    expect_known_deviation(request, Session(), name, "benchmark")
     from alphabench import trainer  # imports Keras: not at collection, so the fast tier stays fast
 
     framing = get_framing(name).with_settings(epochs=EPOCHS.get(name, DEFAULT_EPOCHS))

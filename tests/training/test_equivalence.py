@@ -20,7 +20,7 @@ def losses(framing_name, seeds, path="fast"):
 
 @pytest.mark.parametrize("name", ["one_char", "stateful", "batch_state"])
 def test_a_replica_trains_exactly_as_it_would_alone(request, name):
-    expect_known_deviation(request, Session(), name)
+    expect_known_deviation(request, Session(), name, "equivalence")
     together = losses(name, (4, 9))
     alone = losses(name, (9,))
     np.testing.assert_allclose(together[9], alone[9], rtol=1e-5)
@@ -30,7 +30,7 @@ def test_a_replica_trains_exactly_as_it_would_alone(request, name):
 def test_without_shuffling_the_fast_path_equals_the_tutorials_calls(request, name):
     # Unshuffled, both paths see the same samples in the same order: one fit with a reset callback
     # and pre-ordered data must give what one fit per epoch (stateful) or plain fit gives.
-    expect_known_deviation(request, Session(), name)
+    expect_known_deviation(request, Session(), name, "equivalence")
     np.testing.assert_allclose(losses(name, (3,))[3], losses(name, (3,), "reference")[3], rtol=1e-5)
 
 

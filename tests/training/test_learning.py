@@ -20,7 +20,7 @@ def judged(alphabench):
 
 @pytest.mark.parametrize("name", framing_params(FRAMINGS))
 def test_accuracy_meets_expectation(judged, request, name):
-    expect_known_deviation(request, judged, name)
+    expect_known_deviation(request, judged, name, "accuracy")
     summary = judged.summary(name)
     problem = summary.framing.expectation.violation(summary.median_accuracy)
     assert problem is None, f"{name}: {problem}; per seed {summary.accuracies} ({summary.framing.expectation.why})"
@@ -31,14 +31,14 @@ PROBED = [name for name, f in FRAMINGS.items() if set(f.probes) & set(EXPECTED_P
 
 @pytest.mark.parametrize("name", framing_params(PROBED))
 def test_probes_show_expected_behaviour(judged, request, name):
-    expect_known_deviation(request, judged, name)
+    expect_known_deviation(request, judged, name, "probes")
     problems = [p for p in judged.summary(name).problems() if p.startswith("probe")]
     assert not problems, f"{name}: " + "; ".join(problems)
 
 
 @pytest.mark.parametrize("name", framing_params(FRAMINGS))
 def test_no_regression_against_baseline(judged, request, name):
-    expect_known_deviation(request, judged, name)
+    expect_known_deviation(request, judged, name, "baseline")
     regressions = [f.line() for f in judged.findings([name]) if f.kind == "regression"]
     assert not regressions, "\n".join(regressions)
 
@@ -54,7 +54,7 @@ def test_timestep_window_beats_feature_window(judged):
 
 @pytest.mark.xdist_group("lessons")
 def test_stateful_recites_the_alphabet_and_one_char_does_not_reach_it(judged, request):
-    expect_known_deviation(request, judged, "stateful")
+    expect_known_deviation(request, judged, "stateful", "lessons")
     recitations = judged.summary("stateful").probe_values("recite")
     assert recitations.count(EXPECTED_PROBES["recite"]) > len(recitations) / 2, recitations
     one_char = judged.summary("one_char")
@@ -70,7 +70,7 @@ REFERENCE_SEEDS = (1,)
 @pytest.mark.parametrize("name", ["timestep_window", "stateful"])
 def test_reference_path_reaches_the_tutorials_result_and_its_baseline(request, name):
     session = Session(seeds=REFERENCE_SEEDS, path="reference")
-    expect_known_deviation(request, session, name)
+    expect_known_deviation(request, session, name, "accuracy")
     summary = session.summary(name)
     assert summary.problems() == [], summary.problems()
     regressions = [f.line() for f in session.findings([name]) if f.kind == "regression"]
