@@ -19,6 +19,7 @@ fast       all seeds at once: each seed is its own sub-model (own initialisation
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable, Sequence
 
@@ -60,8 +61,9 @@ def train(
     compat.use_one_cpu_thread()
     dataset = build_dataset(framing)
     runner = _train_fast if path == "fast" else _train_reference
-    models, histories, seconds = runner(framing, dataset, list(seeds), progress)
-    steps = framing.epochs * _steps_per_epoch(framing, dataset)
+    models, histories, seconds, epoch_seconds = runner(framing, dataset, list(seeds), progress)
+    # Models trained by one fit call: all replicas on the fast path, one seed at a time otherwise.
+    models_per_epoch = len(models) if path == "fast" else 1
     return [
         {
             "framing": framing.name,
@@ -80,8 +82,11 @@ def train(
             "probes": run_probes(framing, model, dataset, seed),
             "replicas": len(seeds),
             "train_seconds": round(seconds, 3),
-            # Optimiser steps of all replicas trained together, per second of their shared training.
-            "steps_per_second": round(steps * len(models) / seconds, 1),
+            # Optimiser steps (all models trained together) per second of a median epoch: a neighbour's
+            # burst of load slows some epochs, a real slowdown every one; compilation is left out.
+            "steps_per_second": round(
+                _steps_per_epoch(framing, dataset) * models_per_epoch / statistics.median(epoch_seconds), 1
+            ),
             "environment": compat.fingerprint(),
         }
         for seed, model, history in zip(seeds, models, histories)
@@ -98,7 +103,7 @@ def _steps_per_execution(steps_per_epoch: int) -> int:
 
 
 def _train_reference(framing, dataset, seeds, progress):
-    models, histories, seconds = [], [], 0.0
+    models, histories, seconds, epoch_seconds = [], [], 0.0, []
     batch_size = framing.batch_size or len(dataset)
     for seed in seeds:
         model = build_model(framing, dataset, seed)
@@ -106,13 +111,16 @@ def _train_reference(framing, dataset, seeds, progress):
         if framing.stateful:
             logs = {"loss": [], "accuracy": []}
             for epoch in range(framing.epochs):
+                epoch_start = time.perf_counter()
                 history = model.fit(dataset.x, dataset.y, epochs=1, batch_size=batch_size, shuffle=False, verbose=0)
                 compat.reset_states(model)
+                epoch_seconds.append(time.perf_counter() - epoch_start)
                 for key in logs:
                     logs[key] += history.history[key]
                 _report(progress, epoch + 1, framing.epochs)
         else:
-            callbacks = [_ProgressCallback(progress, framing.epochs)] if progress else []
+            clock = _EpochClock()
+            callbacks = [clock] + ([_ProgressCallback(progress, framing.epochs)] if progress else [])
             logs = model.fit(
                 dataset.x,
                 dataset.y,
@@ -122,10 +130,11 @@ def _train_reference(framing, dataset, seeds, progress):
                 verbose=0,
                 callbacks=callbacks,
             ).history
+            epoch_seconds += clock.seconds
         seconds += time.perf_counter() - start
         models.append(model)
         histories.append(_rounded_history(logs["loss"], logs["accuracy"]))
-    return models, histories, seconds
+    return models, histories, seconds, epoch_seconds
 
 
 def _train_fast(framing, dataset, seeds, progress):
@@ -141,7 +150,8 @@ def _train_fast(framing, dataset, seeds, progress):
         jit_compile=compat.JIT_COMPILE,
     )
     orders = [_sample_order(framing, len(dataset), seed) for seed in seeds]
-    callbacks = [_ProgressCallback(progress, framing.epochs)] if progress else []
+    clock = _EpochClock()
+    callbacks = [clock] + ([_ProgressCallback(progress, framing.epochs)] if progress else [])
     if framing.stateful:
         callbacks.append(_ResetStatesAfterEachEpoch())
     start = time.perf_counter()
@@ -159,7 +169,7 @@ def _train_fast(framing, dataset, seeds, progress):
         callbacks=callbacks,
     ).history
     seconds = time.perf_counter() - start
-    return models, [_replica_history(logs, m.name, len(models)) for m in models], seconds
+    return models, [_replica_history(logs, m.name, len(models)) for m in models], seconds, clock.seconds
 
 
 def _per_output(by_name: dict):
@@ -186,6 +196,20 @@ def _sample_order(framing: Framing, samples: int, seed: int) -> np.ndarray:
 class _ResetStatesAfterEachEpoch(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         compat.reset_states(self.model)
+
+
+class _EpochClock(keras.callbacks.Callback):
+    """Wall time of every epoch."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._started)
 
 
 class _ProgressCallback(keras.callbacks.Callback):
