@@ -25,9 +25,10 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from alphabench.framings import TRAINING_PATHS
+
 SCHEMA_VERSION = 1
 UPDATE_COMMAND = "alphabench baseline update"
-PATHS = ("fast", "reference")  # the trainer's training paths
 CURVE_POINTS = 100  # enough to see a curve's shape, few enough to keep diffs of the file readable
 # The fingerprint fields that decide whether two runs can be expected to agree bit for bit.
 COMPARED_ENVIRONMENT_KEYS = (
@@ -320,7 +321,7 @@ _FINGERPRINT_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
     "cpu_count": (lambda v: v is None or _is_int(v), "expected an integer or null"),
 }
 _FRAMING_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
-    "path": (lambda v: v in PATHS, f"expected one of {', '.join(PATHS)}"),
+    "path": (lambda v: v in TRAINING_PATHS, f"expected one of {', '.join(TRAINING_PATHS)}"),
     "steps_per_second": (lambda v: _is_number(v) and v >= 0, "expected a number >= 0"),
     "normalised_throughput": (lambda v: v is None or (_is_number(v) and v >= 0), "expected a number >= 0 or null"),
     **{

@@ -17,6 +17,8 @@ ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 PAIR_KINDS = ("window", "random_runs", "prefixes")
 LAYOUTS = ("timesteps", "features")
 PROBES = ("recite", "cold_start", "batch_independence", "random_patterns")
+# How a framing can be trained (alphabench.trainer): the tutorial's own calls, or the fast path.
+TRAINING_PATHS = ("fast", "reference")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from alphabench.framings import FRAMINGS
+from alphabench.framings import FRAMINGS, TRAINING_PATHS
 
 
 def seed_list(text: str) -> tuple[int, ...]:
@@ -49,7 +49,7 @@ def add_training_options(addoption, prefix: str = "") -> None:
     addoption(f"--{prefix}seeds", type=seed_list, default=None, metavar="SEEDS",
               help="seeds to train: 3 (=1-3), 1-5 or 2,7,9 (default: each framing's own, "
                    "the seeds its baseline was made with)")
-    addoption(f"--{prefix}path", choices=("fast", "reference"), default="fast",
+    addoption(f"--{prefix}path", choices=TRAINING_PATHS, default="fast",
               help="fast: all seeds as replicas of one model, one fit call; "
                    "reference: the tutorial's own fit calls (default: fast)")
     addoption(f"--{prefix}epochs", type=positive_int, default=None, metavar="N",

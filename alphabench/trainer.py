@@ -28,9 +28,8 @@ import numpy as np
 from alphabench import compat
 from alphabench.compat import keras
 from alphabench.data import ALPHABET, CLASSES, Dataset, build_dataset, encode, random_pattern_indices
-from alphabench.framings import Framing
+from alphabench.framings import TRAINING_PATHS, Framing
 
-PATHS = ("fast", "reference")
 RANDOM_PATTERNS = 20  # the tutorial predicts 20 randomly drawn patterns
 BATCH_INDEPENDENCE_SAMPLES = 25
 
@@ -53,8 +52,8 @@ def train(
     framing: Framing, seeds: Sequence[int], path: str = "fast", progress: Progress | None = None
 ) -> list[dict]:
     """Train `framing` once per seed and return one JSON-serialisable result per seed."""
-    if path not in PATHS:
-        raise ValueError(f"unknown training path {path!r}; choose from {PATHS}")
+    if path not in TRAINING_PATHS:
+        raise ValueError(f"unknown training path {path!r}; choose from {TRAINING_PATHS}")
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"need one or more distinct seeds, got {list(seeds)}")
     compat.enable_determinism()

@@ -8,7 +8,7 @@ user pays those too); extra_info carries the optimiser steps per second of the t
 
 import pytest
 
-from alphabench.framings import FRAMINGS, get_framing
+from alphabench.framings import FRAMINGS, TRAINING_PATHS, get_framing
 from alphabench.pytest_plugin import expect_known_deviation
 from alphabench.session import Session
 
@@ -26,7 +26,7 @@ def benchmark_enabled(benchmark):
     return benchmark
 
 
-@pytest.mark.parametrize("path", ["fast", "reference"])
+@pytest.mark.parametrize("path", TRAINING_PATHS)
 @pytest.mark.parametrize("name", list(FRAMINGS))
 def test_training_throughput(benchmark_enabled, request, name, path):
     expect_known_deviation(request, Session(), name, "benchmark")
