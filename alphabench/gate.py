@@ -41,8 +41,9 @@ from alphabench.baseline import (
     run_identity,
 )
 
-# Throughput on a shared 2-core machine varies run to run by tens of percent (other jobs, frequency
-# scaling); the tolerance sits above that noise so only a real slowdown fails.
+# On this project's shared 2-core VM one of 10 unchanged runs once trained at half speed for a whole
+# run (hence median-epoch throughput, see trainer.train); the tolerance still leaves room for
+# steadier noise while a 2x slowdown (alphabench selftest) fails.
 THROUGHPUT_TOLERANCE = 0.40
 # The accuracy rule fails the gate only when, with these seed counts, it would fire by chance at most
 # this often (9 baseline and 3 current seeds: 1/220); with fewer seeds it is reported as a change.
