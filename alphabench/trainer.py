@@ -11,8 +11,10 @@ fast       all seeds at once: each seed is its own sub-model (own initialisation
            A sum's gradient with respect to a replica's weights is that replica's own gradient, and
            Adam updates each weight from its own gradient alone, so every replica follows exactly the
            trajectory it would follow alone. Each replica gets its own shuffling order (drawn here,
-           per epoch, from its seed), the epochs run in one `fit` call with `steps_per_execution`
-           set to an epoch's steps, and the stateful reset happens in an `on_epoch_end` callback.
+           per epoch, from its seed), the epochs run in one `fit` call reading one iterator over
+           the pre-ordered data, `steps_per_execution` runs up to an epoch's steps per call (at
+           most compat.MAX_STEPS_PER_EXECUTION), and the stateful reset happens in an
+           `on_epoch_end` callback.
            Equivalent in distribution to the reference (fit's own shuffle draws other orders), and
            exactly equal to itself with one replica or many (tests/training/test_equivalence.py).
 """
