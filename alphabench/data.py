@@ -76,6 +76,16 @@ def pairs_for(framing: Framing) -> list[tuple[str, str]]:
     return prefix_pairs()
 
 
+def sample_count(framing: Framing) -> int:
+    return framing.samples if framing.pairs == "random_runs" else len(pairs_for(framing))
+
+
+def steps_per_epoch(framing: Framing) -> int:
+    """Optimiser steps in one epoch: batches of the framing's size (none: all samples in one)."""
+    samples = sample_count(framing)
+    return -(-samples // (framing.batch_size or samples))
+
+
 def build_dataset(framing: Framing) -> Dataset:
     pairs = pairs_for(framing)
     patterns = tuple(p for p, _ in pairs)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from alphabench import baseline, gate, verdict
 from alphabench.calibration import calibration_seconds
+from alphabench.data import sample_count
 from alphabench.framings import Framing, get_framing, known_deviation
 
 
@@ -90,9 +91,7 @@ class Session:
         )
 
     def samples(self, name: str) -> int:
-        from alphabench.data import build_dataset
-
-        return len(build_dataset(get_framing(name)))
+        return sample_count(get_framing(name))
 
     def expected_failure(self, name: str, check: str = "accuracy") -> str | None:
         return known_deviation(self.environment, name, check)

@@ -29,7 +29,7 @@ import numpy as np
 
 from alphabench import compat
 from alphabench.compat import keras
-from alphabench.data import ALPHABET, CLASSES, Dataset, build_dataset, encode, random_pattern_indices
+from alphabench.data import ALPHABET, CLASSES, Dataset, build_dataset, encode, random_pattern_indices, steps_per_epoch
 from alphabench.framings import TRAINING_PATHS, Framing
 
 RANDOM_PATTERNS = 20  # the tutorial predicts 20 randomly drawn patterns
@@ -86,7 +86,7 @@ def train(
             # Optimiser steps (all models trained together) per second of a median epoch: a neighbour's
             # burst of load slows some epochs, a real slowdown every one; compilation is left out.
             "steps_per_second": round(
-                _steps_per_epoch(framing, dataset) * models_per_epoch / statistics.median(epoch_seconds), 1
+                steps_per_epoch(framing) * models_per_epoch / statistics.median(epoch_seconds), 1
             ),
             "environment": compat.fingerprint(),
         }
@@ -94,13 +94,9 @@ def train(
     ]
 
 
-def _steps_per_epoch(framing: Framing, dataset: Dataset) -> int:
-    return -(-len(dataset) // (framing.batch_size or len(dataset)))
-
-
-def _steps_per_execution(steps_per_epoch: int) -> int:
+def _steps_per_execution(epoch_steps: int) -> int:
     """The largest divisor of an epoch's steps within the cap, so executions never straddle epochs."""
-    return max(d for d in range(1, min(steps_per_epoch, compat.MAX_STEPS_PER_EXECUTION) + 1) if steps_per_epoch % d == 0)
+    return max(d for d in range(1, min(epoch_steps, compat.MAX_STEPS_PER_EXECUTION) + 1) if epoch_steps % d == 0)
 
 
 def _train_reference(framing, dataset, seeds, progress):
@@ -142,12 +138,12 @@ def _train_fast(framing, dataset, seeds, progress):
     models = [build_model(framing, dataset, seed, name=f"replica_{i}") for i, seed in enumerate(seeds)]
     inputs = [keras.Input(batch_shape=m.inputs[0].shape, name=f"x{i}") for i, m in enumerate(models)]
     replicas = keras.Model(inputs, [m(x) for m, x in zip(models, inputs)], name="replicas")
-    steps_per_epoch = _steps_per_epoch(framing, dataset)
+    epoch_steps = steps_per_epoch(framing)
     replicas.compile(
         loss=_per_output({m.name: "categorical_crossentropy" for m in models}),
         optimizer=keras.optimizers.Adam(),
         metrics=_per_output({m.name: ["accuracy"] for m in models}),
-        steps_per_execution=_steps_per_execution(steps_per_epoch),
+        steps_per_execution=_steps_per_execution(epoch_steps),
         jit_compile=compat.JIT_COMPILE,
     )
     orders = [_sample_order(framing, len(dataset), seed) for seed in seeds]
@@ -164,7 +160,7 @@ def _train_fast(framing, dataset, seeds, progress):
         # The arrays hold every epoch's samples in that epoch's order; with steps_per_epoch set, fit
         # keeps reading one iterator from epoch to epoch instead of building a new one each epoch
         # (which costs more than batch_state's whole one-step epoch).
-        steps_per_epoch=steps_per_epoch,
+        steps_per_epoch=epoch_steps,
         shuffle=False,
         verbose=0,
         callbacks=callbacks,
