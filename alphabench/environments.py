@@ -1,0 +1,140 @@
+"""Every environment's baseline side by side, with the differences between environments flagged.
+
+`alphabench baseline compare` renders this as Markdown. Each baseline was made in its environment
+by `alphabench baseline update`; an entry of one environment is flagged when it differs from the
+usual value of that entry: the median (or majority) over the environments that have it, so that one
+odd environment among three or more flags only itself (between two, a gap flags both):
+
+- accuracy: its median is more than one sample (1/samples) away from the environments' median of
+  medians;
+- probes: the outcome most of its seeds show is not the one most environments' seeds show;
+- throughput: its normalised throughput is outside [1/THROUGHPUT_FACTOR, THROUGHPUT_FACTOR] times
+  the environments' median (backends differ a lot in per-step cost: only large gaps are flagged);
+- missing: other environments have the entry and it has not (e.g. a framing that cannot train there).
+
+A flag whose framing has a recorded known deviation in that environment (framings.KNOWN_DEVIATIONS)
+says so: a flag without one is a difference nobody has explained yet.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from dataclasses import dataclass
+
+from alphabench.baseline import format_accuracy, format_epochs, median_epochs_to_100
+from alphabench.data import sample_count
+from alphabench.framings import get_framing, known_deviation
+
+THROUGHPUT_FACTOR = 2.0
+
+
+@dataclass(frozen=True)
+class Flag:
+    environment: str
+    entry: str
+    what: str
+    explained: str | None  # the known deviation recorded for it, if any
+
+    def line(self) -> str:
+        suffix = f" (known deviation: {self.explained})" if self.explained else " (not explained yet)"
+        return f"{self.environment} {self.entry}: {self.what}{suffix}"
+
+
+def _majority(outcomes: list) -> object:
+    """The outcome most values show, or None where no outcome has a majority."""
+    if not outcomes:
+        return None
+    value, count = Counter(outcomes).most_common(1)[0]
+    return value if 2 * count > len(outcomes) else None
+
+
+def _probe_majorities(probe_dicts: list[dict]) -> dict[str, object]:
+    names = sorted({name for outcomes in probe_dicts for name in outcomes})
+    return {name: _majority([outcomes.get(name) for outcomes in probe_dicts]) for name in names}
+
+
+def flags(documents: dict[str, dict]) -> list[Flag]:
+    """Every difference between environments, by the rules above; `documents` by environment name."""
+    found = []
+    entries = sorted({entry for document in documents.values() for entry in document["framings"]})
+    for entry in entries:
+        name = entry.split("@")[0]
+        one_sample = 1 / sample_count(get_framing(name))
+        present = {environment: doc["framings"][entry] for environment, doc in documents.items() if entry in doc["framings"]}
+        if len(present) < 2:
+            continue
+        # The environments' medians and majorities, so that one odd environment flags only itself.
+        usual_accuracy = statistics.median(statistics.median(e["accuracy"]) for e in present.values())
+        majorities = [_probe_majorities(e["probes"]) for e in present.values()]
+        usual_probes = {probe: _majority([m[probe] for m in majorities if probe in m])
+                        for probe in {probe for m in majorities for probe in m}}
+        throughputs = [e["normalised_throughput"] for e in present.values() if e["normalised_throughput"]]
+        for environment in documents:
+
+            def flag(what, check):
+                found.append(Flag(environment, entry, what, known_deviation(environment, name, check)))
+
+            mine = present.get(environment)
+            if mine is None:
+                flag(f"missing, present in {', '.join(present)}", "training")
+                continue
+            accuracy = statistics.median(mine["accuracy"])
+            if abs(accuracy - usual_accuracy) > one_sample + 1e-6:
+                flag(f"median accuracy {format_accuracy(accuracy)}, usual {format_accuracy(usual_accuracy)}", "accuracy")
+            for probe, majority in _probe_majorities(mine["probes"]).items():
+                if usual_probes[probe] is not None and majority != usual_probes[probe]:
+                    flag(f"probe {probe}: most seeds {majority!r}, usual {usual_probes[probe]!r}", "probes")
+            if mine["normalised_throughput"] and throughputs:
+                ratio = mine["normalised_throughput"] / statistics.median(throughputs)
+                if not 1 / THROUGHPUT_FACTOR <= ratio <= THROUGHPUT_FACTOR:
+                    flag(f"throughput {ratio:.2f}x the median environment's", "throughput")
+    return found
+
+
+def _accuracy_cell(entry: dict) -> str:
+    accuracies = entry["accuracy"]
+    return (f"{format_accuracy(statistics.median(accuracies))} "
+            f"({format_accuracy(min(accuracies))}-{format_accuracy(max(accuracies))}, {len(accuracies)} seeds)")
+
+
+def _probes_cell(entry: dict) -> str:
+    shown = []
+    for probe, majority in _probe_majorities(entry["probes"]).items():
+        held = sum(outcomes.get(probe) == majority for outcomes in entry["probes"])
+        shown.append(f"{probe}={majority!r} {held}/{len(entry['probes'])}" if majority is not None else f"{probe}: no majority")
+    return "; ".join(shown) or "-"
+
+
+def _throughput_cell(entry: dict) -> str:
+    normalised = entry["normalised_throughput"]
+    return f"{entry['steps_per_second']:.0f}" + ("" if normalised is None else f" ({normalised:.0f})")
+
+
+def markdown(documents: dict[str, dict]) -> str:
+    """The report: the environments, the flagged differences, then one table per entry."""
+    lines = ["# alphabench across environments", "", "| environment | Keras | backend | CPU | calibration s |",
+             "|---|---|---|---|---|"]
+    for environment, document in documents.items():
+        fingerprint = document["environment"]
+        lines.append(f"| {environment} | {fingerprint['keras_version']} | {fingerprint['backend']} "
+                     f"{fingerprint['backend_version']} | {fingerprint['cpu']} | {document['calibration_seconds']:.3f} |")
+    found = flags(documents)
+    lines += ["", f"## Differences ({len(found)})", ""]
+    lines += [f"- {flag.line()}" for flag in found] or ["none"]
+    flagged = {(flag.environment, flag.entry) for flag in found}
+    entries = sorted({entry for document in documents.values() for entry in document["framings"]})
+    for entry in entries:
+        lines += ["", f"## {entry}", "",
+                  "| environment | accuracy median (range) | epochs to 100% (median) | probes (majority) | "
+                  "steps/s (normalised) | flagged |", "|---|---|---|---|---|---|"]
+        for environment, document in documents.items():
+            mine = document["framings"].get(entry)
+            mark = "yes" if (environment, entry) in flagged else ""
+            if mine is None:
+                lines.append(f"| {environment} | not in baseline | | | | {mark} |")
+                continue
+            epochs = format_epochs(median_epochs_to_100(mine["epochs_to_100"]))
+            lines.append(f"| {environment} | {_accuracy_cell(mine)} | {epochs} | {_probes_cell(mine)} | "
+                         f"{_throughput_cell(mine)} | {mark} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,84 @@
+"""The cross-environment report: which differences between environments' baselines it flags."""
+
+from __future__ import annotations
+
+from alphabench import environments
+from fakes import ENVIRONMENT
+
+RECITED = "BCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def entry(accuracies=(0.80, 0.84, 0.84), recite=RECITED, throughput=200.0) -> dict:
+    return {
+        "path": "fast",
+        "settings": {"units": 50, "epochs": 300, "batch_size": 1, "shuffle": False, "stateful": True},
+        "seeds": list(range(1, len(accuracies) + 1)),
+        "accuracy": list(accuracies),
+        "epochs_to_100": [None] * len(accuracies),
+        "probes": [{"recite": recite}] * len(accuracies),
+        "steps_per_second": throughput * 10,
+        "normalised_throughput": throughput,
+        "loss_curve": [1.0],
+        "accuracy_curve": [0.5],
+    }
+
+
+def document(environment: str, **framings) -> dict:
+    return {
+        "schema_version": 1,
+        "environment": {**ENVIRONMENT, "environment": environment},
+        "calibration_seconds": 0.1,
+        "framings": framings,
+    }
+
+
+def three_environments(**jax_framings) -> dict[str, dict]:
+    return {
+        "keras3-tensorflow": document("keras3-tensorflow", stateful=entry()),
+        "keras2-tensorflow": document("keras2-tensorflow", stateful=entry((0.84, 0.84, 0.88))),
+        "keras3-jax": document("keras3-jax", **jax_framings),
+    }
+
+
+def test_environments_that_agree_within_one_sample_are_not_flagged():
+    # stateful has 25 samples: medians 84% and 88% are one sample apart.
+    assert environments.flags(three_environments(stateful=entry((0.88, 0.88, 0.92)))) == []
+
+
+def test_an_accuracy_more_than_one_sample_away_from_the_rest_is_flagged():
+    [flag] = environments.flags(three_environments(stateful=entry((0.72, 0.76, 0.76))))
+    assert (flag.environment, flag.entry) == ("keras3-jax", "stateful")
+    assert "median accuracy 76.00%, usual 84.00%" in flag.what
+
+
+def test_a_different_probe_majority_is_flagged():
+    [flag] = environments.flags(three_environments(stateful=entry(recite="BCDEF")))
+    assert flag.what == f"probe recite: most seeds 'BCDEF', usual {RECITED!r}"
+
+
+def test_only_a_large_throughput_gap_is_flagged():
+    assert environments.flags(three_environments(stateful=entry(throughput=110.0))) == []
+    [flag] = environments.flags(three_environments(stateful=entry(throughput=50.0)))
+    assert flag.what == "throughput 0.25x the median environment's"
+
+
+def test_a_missing_entry_is_flagged_with_its_known_deviation():
+    documents = three_environments()
+    documents["keras3-torch"] = document("keras3-torch")
+    documents["keras3-jax"]["framings"]["stateful"] = entry()
+    [flag] = environments.flags(documents)
+    assert (flag.environment, flag.what) == ("keras3-torch", "missing, present in keras3-tensorflow, keras2-tensorflow, keras3-jax")
+    assert "Variable.assign" in flag.explained  # the recorded cause, shown with the flag
+    assert "known deviation" in flag.line()
+
+
+def test_an_unexplained_flag_says_so():
+    [flag] = environments.flags(three_environments(stateful=entry((0.4, 0.4, 0.4))))
+    assert flag.explained is None and flag.line().endswith("(not explained yet)")
+
+
+def test_the_report_lists_every_environment_and_marks_flagged_rows():
+    text = environments.markdown(three_environments())
+    assert "## Differences (1)" in text
+    assert "| keras3-jax | not in baseline | | | | yes |" in text
+    assert "| keras3-tensorflow | 84.00% (80.00%-84.00%, 3 seeds) | never | recite='BCDEFGHIJKLMNOPQRSTUVWXYZ' 3/3 | 2000 (200) |  |" in text
