@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
+import os
 import resource
 import statistics
 import time
 
+from alphabench.data import sample_count, steps_per_epoch
 from alphabench.framings import Framing
 
 
-def _train_in_this_process(framing: Framing, seeds, path: str) -> dict:
+def _train_in_this_process(framing: Framing, seeds, path: str, backend: str | None) -> dict:
+    if backend:  # before Keras is imported in this fresh process: Keras reads it once, at import
+        os.environ["KERAS_BACKEND"] = backend
     from alphabench import trainer
 
     start = time.perf_counter()
@@ -31,52 +35,57 @@ def _train_in_this_process(framing: Framing, seeds, path: str) -> dict:
     }
 
 
-def timed_run(framing: Framing, seeds, path: str) -> dict:
-    """Train in a fresh process; wall time (training, evaluation, probes), results and peak memory."""
+def timed_run(framing: Framing, seeds, path: str, backend: str | None = None) -> dict:
+    """Train in a fresh process (on `backend`, default: this environment's); wall time (training,
+    evaluation, probes), results and peak memory."""
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(_train_in_this_process, framing, tuple(seeds), path).result()
+        return pool.submit(_train_in_this_process, framing, tuple(seeds), path, backend).result()
 
 
-def compare_paths(framing: Framing, seeds, reference_epochs: int | None = None) -> dict:
-    """Fast path on all seeds at once; reference path one seed after another, as the tutorial runs."""
+def compare_paths(
+    framing: Framing, seeds, reference_epochs: int | None = None, reference_backend: str | None = None
+) -> dict:
+    """Fast path on all seeds at once, and on the first seed alone (what the other seeds cost);
+    reference path one seed after another, as the tutorial runs (on `reference_backend` if given:
+    e.g. the JAX fast path against the TensorFlow reference)."""
     fast = timed_run(framing, seeds, "fast")
+    one_seed = timed_run(framing, seeds[:1], "fast") if len(seeds) > 1 else fast
     reference_framing = framing.with_settings(epochs=reference_epochs) if reference_epochs else framing
-    reference = timed_run(reference_framing, seeds, "reference")
+    reference = timed_run(reference_framing, seeds, "reference", reference_backend)
     # Scale the reference's training (not its set-up and evaluation) to the full number of epochs.
     reference_training = sum(r["train_seconds"] for r in reference["results"])
     reference_wall = reference["wall_seconds"] + reference_training * (framing.epochs / reference_framing.epochs - 1)
-    steps = sum(r["settings"]["epochs"] for r in fast["results"]) * _steps_per_epoch(fast["results"][0])
+    steps = sum(r["settings"]["epochs"] for r in fast["results"]) * steps_per_epoch(framing)
     return {
         "framing": framing.name,
         "seeds": list(seeds),
+        "fast_environment": fast["results"][0]["environment"]["environment"],
+        "reference_environment": reference["results"][0]["environment"]["environment"],
         "reference_epochs": reference_framing.epochs,
         "extrapolated": reference_framing.epochs != framing.epochs,
         "fast_seconds": fast["wall_seconds"],
         "reference_seconds": reference_wall,
         "speedup": reference_wall / fast["wall_seconds"],
+        "fast_one_seed_seconds": one_seed["wall_seconds"],
         "fast_steps_per_second": steps / fast["wall_seconds"],
         "reference_steps_per_second": steps / reference_wall,
         "fast_accuracy": [r["accuracy"] for r in fast["results"]],
         "reference_accuracy": [r["accuracy"] for r in reference["results"]],
+        "samples": sample_count(framing),
         "fast_peak_rss_mb": fast["peak_rss_mb"],
         "reference_peak_rss_mb": reference["peak_rss_mb"],
     }
 
 
-def _steps_per_epoch(result: dict) -> int:
-    from alphabench.data import build_dataset
-    from alphabench.framings import get_framing
-
-    samples = len(build_dataset(get_framing(result["framing"])))
-    return -(-samples // result["settings"]["batch_size"])
-
-
 def table(rows: list[dict]) -> str:
-    header = ("framing", "seeds", "reference s", "fast s", "speedup", "ref steps/s", "fast steps/s",
-              "ref acc (median)", "fast acc (median)", "ref MB", "fast MB")
+    header = ("framing", "seeds", "reference s", "fast s", "speedup", "fast 1 seed s", "seeds/1 seed",
+              "ref steps/s", "fast steps/s", "ref acc (median)", "fast acc (median)", "fast-ref samples",
+              "ref MB", "fast MB")
     lines = [header]
     for row in rows:
+        # The median accuracy's difference in samples: within one sample counts as unchanged.
+        shift = (statistics.median(row["fast_accuracy"]) - statistics.median(row["reference_accuracy"])) * row["samples"]
         lines.append(
             (
                 row["framing"],
@@ -84,10 +93,13 @@ def table(rows: list[dict]) -> str:
                 f"{row['reference_seconds']:.1f}" + ("*" if row["extrapolated"] else ""),
                 f"{row['fast_seconds']:.1f}",
                 f"{row['speedup']:.1f}x",
+                f"{row['fast_one_seed_seconds']:.1f}",
+                f"{row['fast_seconds'] / row['fast_one_seed_seconds']:.2f}x",
                 f"{row['reference_steps_per_second']:.0f}",
                 f"{row['fast_steps_per_second']:.0f}",
                 f"{statistics.median(row['reference_accuracy']):.2%}",
                 f"{statistics.median(row['fast_accuracy']):.2%}",
+                f"{shift:+.1f}",
                 f"{row['reference_peak_rss_mb']:.0f}",
                 f"{row['fast_peak_rss_mb']:.0f}",
             )
@@ -96,8 +108,8 @@ def table(rows: list[dict]) -> str:
     total_fast = sum(r["fast_seconds"] for r in rows)
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     text = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines]
-    text.append(f"total: reference {total_reference:.1f}s, fast {total_fast:.1f}s, "
-                f"speedup {total_reference / total_fast:.1f}x")
+    text.append(f"total: reference {total_reference:.1f}s ({rows[0]['reference_environment']}), "
+                f"fast {total_fast:.1f}s ({rows[0]['fast_environment']}), speedup {total_reference / total_fast:.1f}x")
     if any(r["extrapolated"] for r in rows):
         text.append("* reference timed on fewer epochs (ref acc is at those epochs) and extrapolated per step")
     return "\n".join(text)

@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     show = baseline_commands.add_parser("show", help="print a baseline's per-seed table (Markdown)")
     show.add_argument("file")
     show.set_defaults(command=show_baseline)
+    compare = baseline_commands.add_parser("compare", help="every environment's baseline side by side, "
+                                           "differences flagged (Markdown)")
+    compare.add_argument("files", nargs="*", metavar="FILE",
+                         help="baseline files (default: every *.json in the baselines directory)")
+    options.add_baseline_option(compare.add_argument)
+    compare.set_defaults(command=compare_baselines)
     upgrade = baseline_commands.add_parser("upgrade", help="rewrite a baseline file in the current schema")
     upgrade.add_argument("file")
     upgrade.set_defaults(command=upgrade_baseline)
@@ -65,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--reference-epochs", type=_framing_epochs, action="append", default=[],
                        metavar="FRAMING=N", help="time FRAMING's reference path on N epochs and extrapolate "
                        f"(default: {', '.join(f'{k}={v}' for k, v in DEFAULT_REFERENCE_EPOCHS.items())})")
+    bench.add_argument("--reference-backend", choices=("tensorflow", "jax", "torch"),
+                       help="run the reference path on this Keras 3 backend (default: this environment's), "
+                       "e.g. the JAX fast path against the TensorFlow reference")
     bench.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     bench.set_defaults(command=bench_paths)
 
@@ -209,7 +218,8 @@ def bench_paths(args) -> int:
     rows = []
     for name in args.framings or list(FRAMINGS):
         print(f"timing {name} ({len(args.seeds)} seeds): fast, then reference ...", file=sys.stderr, flush=True)
-        rows.append(bench.compare_paths(get_framing(name), args.seeds, reference_epochs.get(name)))
+        rows.append(bench.compare_paths(get_framing(name), args.seeds, reference_epochs.get(name),
+                                        args.reference_backend))
     print(bench.table(rows))
     if args.json:
         with open(args.json, "w") as out:
@@ -249,6 +259,23 @@ def run_selftest(args) -> int:
     print(f"\nselftest: {len(selftest.INJECTIONS) - missed}/{len(selftest.INJECTIONS)} injected regressions caught, "
           f"{len(false_alarms)}/{args.reruns} unchanged reruns raised an alarm")
     return 1 if missed or false_alarms else 0
+
+
+def compare_baselines(args) -> int:
+    from pathlib import Path
+
+    from alphabench import baseline, environments
+
+    files = args.files or sorted(str(path) for path in Path(args.baselines).glob("*.json"))
+    if len(files) < 2:
+        raise ValueError(f"need two or more baseline files to compare, found {len(files)} in {args.baselines}; "
+                         "name them, or make one per environment with `alphabench baseline update`")
+    documents = {}
+    for file in files:
+        document = baseline.load(file)
+        documents[document["environment"]["environment"]] = document
+    print(environments.markdown(documents), end="")
+    return 0
 
 
 def upgrade_baseline(args) -> int:
