@@ -62,8 +62,6 @@ def flags(documents: dict[str, dict]) -> list[Flag]:
         name = entry.split("@")[0]
         one_sample = 1 / sample_count(get_framing(name))
         present = {environment: doc["framings"][entry] for environment, doc in documents.items() if entry in doc["framings"]}
-        if len(present) < 2:
-            continue
         # The environments' medians and majorities, so that one odd environment flags only itself.
         usual_accuracy = statistics.median(statistics.median(e["accuracy"]) for e in present.values())
         majorities = [_probe_majorities(e["probes"]) for e in present.values()]
@@ -79,6 +77,8 @@ def flags(documents: dict[str, dict]) -> list[Flag]:
             if mine is None:
                 flag(f"missing, present in {', '.join(present)}", "training")
                 continue
+            if len(present) < 2:
+                continue  # nothing to compare with
             accuracy = statistics.median(mine["accuracy"])
             if abs(accuracy - usual_accuracy) > one_sample + 1e-6:
                 flag(f"median accuracy {format_accuracy(accuracy)}, usual {format_accuracy(usual_accuracy)}", "accuracy")
@@ -95,7 +95,8 @@ def flags(documents: dict[str, dict]) -> list[Flag]:
 def _accuracy_cell(entry: dict) -> str:
     accuracies = entry["accuracy"]
     return (f"{format_accuracy(statistics.median(accuracies))} "
-            f"({format_accuracy(min(accuracies))}-{format_accuracy(max(accuracies))}, {len(accuracies)} seeds)")
+            f"({format_accuracy(min(accuracies))}-{format_accuracy(max(accuracies))}, "
+            f"{len(accuracies)} seed{'s' if len(accuracies) > 1 else ''})")
 
 
 def _probes_cell(entry: dict) -> str:
@@ -113,12 +114,11 @@ def _throughput_cell(entry: dict) -> str:
 
 def markdown(documents: dict[str, dict]) -> str:
     """The report: the environments, the flagged differences, then one table per entry."""
-    lines = ["# alphabench across environments", "", "| environment | Keras | backend | CPU | calibration s |",
-             "|---|---|---|---|---|"]
+    lines = ["# alphabench across environments", "", "| environment | Keras | backend | CPU |", "|---|---|---|---|"]
     for environment, document in documents.items():
         fingerprint = document["environment"]
         lines.append(f"| {environment} | {fingerprint['keras_version']} | {fingerprint['backend']} "
-                     f"{fingerprint['backend_version']} | {fingerprint['cpu']} | {document['calibration_seconds']:.3f} |")
+                     f"{fingerprint['backend_version']} | {fingerprint['cpu']} |")
     found = flags(documents)
     lines += ["", f"## Differences ({len(found)})", ""]
     lines += [f"- {flag.line()}" for flag in found] or ["none"]

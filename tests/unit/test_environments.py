@@ -82,3 +82,10 @@ def test_the_report_lists_every_environment_and_marks_flagged_rows():
     assert "## Differences (1)" in text
     assert "| keras3-jax | not in baseline | | | | yes |" in text
     assert "| keras3-tensorflow | 84.00% (80.00%-84.00%, 3 seeds) | never | recite='BCDEFGHIJKLMNOPQRSTUVWXYZ' 3/3 | 2000 (200) |  |" in text
+
+
+def test_an_entry_only_one_environment_has_is_flagged_missing_in_the_others():
+    documents = {"keras3-tensorflow": document("keras3-tensorflow", stateful=entry()),
+                 "keras2-tensorflow": document("keras2-tensorflow")}
+    [flag] = environments.flags(documents)
+    assert (flag.environment, flag.what) == ("keras2-tensorflow", "missing, present in keras3-tensorflow")
