@@ -62,8 +62,9 @@ ENVIRONMENT = f"{FLAVOUR}-{BACKEND}"  # names this environment's baseline file
 # jitted. On TensorFlow's CPU kernels XLA measured slower than plain graph mode for this tiny LSTM.
 JIT_COMPILE = BACKEND == "jax"
 # Keras's PyTorch trainer refuses steps_per_execution > 1 (keras/src/backend/torch/trainer.py,
-# make_train_function). Elsewhere a cap: JAX traces that many copies of the step into one program,
-# so a larger value buys little dispatch time for a lot of compile time.
+# make_train_function). Elsewhere a cap: TensorFlow traces the steps into one graph loop, JAX's trainer
+# loops in Python over one jitted step (keras/src/backend/jax/trainer.py, iterator_step), so beyond
+# a few dozen steps only per-call overhead is saved (variable_length on JAX: 50 and 1000 within noise).
 MAX_STEPS_PER_EXECUTION = 1 if BACKEND == "torch" else 50
 
 
