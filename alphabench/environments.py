@@ -12,8 +12,9 @@ odd environment among three or more flags only itself (between two, a gap flags 
   the environments' median (backends differ a lot in per-step cost: only large gaps are flagged);
 - missing: other environments have the entry and it has not (e.g. a framing that cannot train there).
 
-A flag whose framing has a recorded known deviation in that environment (framings.KNOWN_DEVIATIONS)
-says so: a flag without one is a difference nobody has explained yet.
+A flag whose framing has a recorded known deviation in that environment (framings.KNOWN_DEVIATIONS),
+or a throughput flag of a backend whose speed is explained below, says why: a flag without an
+explanation is a difference nobody has explained yet.
 """
 
 from __future__ import annotations
@@ -27,6 +28,15 @@ from alphabench.data import sample_count
 from alphabench.framings import get_framing, known_deviation
 
 THROUGHPUT_FACTOR = 2.0
+# Why a backend's per-step cost stands apart from the others', as measured (README, "Keras versions
+# and backends"); a throughput flag of that environment carries it as its explanation.
+THROUGHPUT_EXPLAINED = {
+    "keras3-jax": "Keras jit-compiles JAX's train step with XLA and loops over it in Python; a step of "
+    "this tiny LSTM costs a fraction of TensorFlow's graph executor's (cProfile of one_char: ~0.2 ms a "
+    "step against ~0.8 ms inside TFE_Py_Execute)",
+    "keras3-torch": "Keras's PyTorch trainer runs the step eagerly, one step per call (it refuses "
+    "steps_per_execution > 1): every op of the LSTM's loop over time steps is dispatched from Python",
+}
 
 
 @dataclass(frozen=True)
@@ -56,39 +66,40 @@ def _probe_majorities(probe_dicts: list[dict]) -> dict[str, object]:
 
 def flags(documents: dict[str, dict]) -> list[Flag]:
     """Every difference between environments, by the rules above; `documents` by environment name."""
-    found = []
     entries = sorted({entry for document in documents.values() for entry in document["framings"]})
-    for entry in entries:
-        name = entry.split("@")[0]
-        one_sample = 1 / sample_count(get_framing(name))
-        present = {environment: doc["framings"][entry] for environment, doc in documents.items() if entry in doc["framings"]}
-        # The environments' medians and majorities, so that one odd environment flags only itself.
-        usual_accuracy = statistics.median(statistics.median(e["accuracy"]) for e in present.values())
-        majorities = [_probe_majorities(e["probes"]) for e in present.values()]
-        usual_probes = {probe: _majority([m[probe] for m in majorities if probe in m])
-                        for probe in {probe for m in majorities for probe in m}}
-        throughputs = [e["normalised_throughput"] for e in present.values() if e["normalised_throughput"]]
-        for environment in documents:
+    return [flag for entry in entries for flag in _entry_flags(entry, documents)]
 
-            def flag(what, check):
-                found.append(Flag(environment, entry, what, known_deviation(environment, name, check)))
 
-            mine = present.get(environment)
-            if mine is None:
-                flag(f"missing, present in {', '.join(present)}", "training")
-                continue
-            if len(present) < 2:
-                continue  # nothing to compare with
-            accuracy = statistics.median(mine["accuracy"])
-            if abs(accuracy - usual_accuracy) > one_sample + 1e-6:
-                flag(f"median accuracy {format_accuracy(accuracy)}, usual {format_accuracy(usual_accuracy)}", "accuracy")
-            for probe, majority in _probe_majorities(mine["probes"]).items():
-                if usual_probes[probe] is not None and majority != usual_probes[probe]:
-                    flag(f"probe {probe}: most seeds {majority!r}, usual {usual_probes[probe]!r}", "probes")
-            if mine["normalised_throughput"] and throughputs:
-                ratio = mine["normalised_throughput"] / statistics.median(throughputs)
-                if not 1 / THROUGHPUT_FACTOR <= ratio <= THROUGHPUT_FACTOR:
-                    flag(f"throughput {ratio:.2f}x the median environment's", "throughput")
+def _entry_flags(entry: str, documents: dict[str, dict]) -> list[Flag]:
+    name = entry.split("@")[0]
+    present = {environment: doc["framings"][entry] for environment, doc in documents.items() if entry in doc["framings"]}
+    found = [
+        Flag(environment, entry, f"missing, present in {', '.join(present)}", known_deviation(environment, name, "training"))
+        for environment in documents
+        if environment not in present
+    ]
+    if len(present) < 2:
+        return found  # nothing to compare with
+    # The environments' medians and majorities, so that one odd environment flags only itself.
+    one_sample = 1 / sample_count(get_framing(name))
+    usual_accuracy = statistics.median(statistics.median(e["accuracy"]) for e in present.values())
+    majorities = [_probe_majorities(e["probes"]) for e in present.values()]
+    usual_probes = {probe: _majority([m[probe] for m in majorities if probe in m]) for probe in set().union(*majorities)}
+    throughputs = [e["normalised_throughput"] for e in present.values() if e["normalised_throughput"]]
+    for environment, mine in present.items():
+        accuracy = statistics.median(mine["accuracy"])
+        if abs(accuracy - usual_accuracy) > one_sample + 1e-6:
+            what = f"median accuracy {format_accuracy(accuracy)}, usual {format_accuracy(usual_accuracy)}"
+            found.append(Flag(environment, entry, what, known_deviation(environment, name, "accuracy")))
+        for probe, majority in _probe_majorities(mine["probes"]).items():
+            if usual_probes[probe] is not None and majority != usual_probes[probe]:
+                what = f"probe {probe}: most seeds {majority!r}, usual {usual_probes[probe]!r}"
+                found.append(Flag(environment, entry, what, known_deviation(environment, name, "probes")))
+        if mine["normalised_throughput"] and throughputs:
+            ratio = mine["normalised_throughput"] / statistics.median(throughputs)
+            if not 1 / THROUGHPUT_FACTOR <= ratio <= THROUGHPUT_FACTOR:
+                what = f"throughput {ratio:.2f}x the median environment's"
+                found.append(Flag(environment, entry, what, THROUGHPUT_EXPLAINED.get(environment)))
     return found
 
 
