@@ -56,6 +56,14 @@ if BACKEND == "tensorflow":
     # The probes call predict_on_batch on batches of several sizes; TensorFlow's retracing warning
     # about that is noise in a test log.
     _tf.get_logger().setLevel("ERROR")
+elif BACKEND == "jax":
+    import jax
+
+    # One thread for JAX too (see use_one_cpu_thread), set before its CPU client starts (importing
+    # Keras does not start it). Asynchronous dispatch runs Python and XLA on two threads: alone on 2
+    # cores a step measured ~30% faster, but two such pytest workers starve each other, and a serial
+    # baseline's throughput would no longer compare with `pytest -n auto`'s.
+    jax.config.update("jax_cpu_enable_async_dispatch", False)
 ENVIRONMENT = f"{FLAVOUR}-{BACKEND}"  # names this environment's baseline file
 
 # JAX's eager mode dispatches every op separately (minutes per epoch); its trainer is meant to be
@@ -95,7 +103,7 @@ def use_one_cpu_thread() -> None:
         import torch
 
         torch.set_num_threads(1)
-    # JAX: XLA's CPU client reads its thread settings from XLA_FLAGS before it starts; see _import_keras.
+    # JAX: XLA's CPU client takes its threading from the environment when it starts; see _import_keras.
 
 
 def enable_determinism() -> None:
