@@ -46,8 +46,9 @@ class Flag:
     what: str
     explained: str | None  # the known deviation recorded for it, if any
 
-    def line(self) -> str:
-        suffix = f" (explained: {self.explained})" if self.explained else " (not explained yet)"
+    def line(self, explanation_mark: str = "") -> str:
+        """One line; `explanation_mark` stands in for the explanation (a footnote), if there is one."""
+        suffix = f" ({explanation_mark or 'explained: ' + self.explained})" if self.explained else " (not explained yet)"
         return f"{self.environment} {self.entry}: {self.what}{suffix}"
 
 
@@ -134,7 +135,14 @@ def markdown(documents: dict[str, dict]) -> str:
                      f"{fingerprint['backend_version']} | {fingerprint['cpu']} |")
     found = flags(documents)
     lines += ["", f"## Differences ({len(found)})", ""]
-    lines += [f"- {flag.line()}" for flag in found] or ["none"]
+    # Explanations are long and shared by many flags: each is written once, as a numbered note.
+    notes = {}
+    for flag in found:
+        mark = f"see note {notes.setdefault(flag.explained, len(notes) + 1)}" if flag.explained else ""
+        lines.append(f"- {flag.line(mark)}")
+    lines += [] if found else ["none"]
+    if notes:
+        lines += ["", "Notes:", ""] + [f"{number}. {explanation}" for explanation, number in notes.items()]
     flagged = {(flag.environment, flag.entry) for flag in found}
     entries = sorted({entry for document in documents.values() for entry in document["framings"]})
     for entry in entries:

@@ -93,3 +93,11 @@ def test_an_entry_only_one_environment_has_is_flagged_missing_in_the_others():
                  "keras2-tensorflow": document("keras2-tensorflow")}
     [flag] = environments.flags(documents)
     assert (flag.environment, flag.what) == ("keras2-tensorflow", "missing, present in keras3-tensorflow")
+
+
+def test_the_report_writes_each_explanation_once_as_a_note():
+    documents = three_environments("keras3-jax", stateful=entry((0.4, 0.4, 0.4), recite="BBBB"))
+    text = environments.markdown(documents)
+    assert text.count("untracked") == 1  # two flags (accuracy, probe), one note
+    assert "- keras3-jax stateful: every seed below" in text and "(see note 1)" in text
+    assert "\n1. Keras 3's JAX backend never carries" in text
