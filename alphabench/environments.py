@@ -32,8 +32,8 @@ THROUGHPUT_FACTOR = 2.0
 # and backends"); a throughput flag of that environment carries it as its explanation.
 THROUGHPUT_EXPLAINED = {
     "keras3-jax": "Keras jit-compiles JAX's train step with XLA and loops over it in Python; a step of "
-    "this tiny LSTM costs a fraction of TensorFlow's graph executor's (cProfile of one_char: ~0.2 ms a "
-    "step against ~0.8 ms inside TFE_Py_Execute)",
+    "this tiny LSTM costs a fraction of TensorFlow's graph executor's (cProfile of one_char on "
+    "TensorFlow: 61% of the time inside TFE_Py_Execute, ~0.76 ms a step, against ~0.2 ms a step on JAX)",
     "keras3-torch": "Keras's PyTorch trainer runs the step eagerly, one step per call (it refuses "
     "steps_per_execution > 1): every op of the LSTM's loop over time steps is dispatched from Python",
 }
@@ -72,7 +72,9 @@ def flags(documents: dict[str, dict]) -> list[Flag]:
 
 
 def _entry_flags(entry: str, documents: dict[str, dict]) -> list[Flag]:
-    name = entry.split("@")[0]
+    name, _, path = entry.partition("@")
+    # The tests check a reference-path entry under its own name (test_learning's "reference").
+    accuracy_check = "reference" if path == "reference" else "accuracy"
     present = {environment: doc["framings"][entry] for environment, doc in documents.items() if entry in doc["framings"]}
     found = [
         Flag(environment, entry, f"missing, present in {', '.join(present)}", known_deviation(environment, name, "training"))
@@ -93,7 +95,7 @@ def _entry_flags(entry: str, documents: dict[str, dict]) -> list[Flag]:
         if lower or min(mine["accuracy"]) >= max(others) + one_sample - slack:
             what = (f"every seed {'below' if lower else 'above'} every other environment's: "
                     f"{_accuracy_cell(mine)}, others {format_accuracy(min(others))}-{format_accuracy(max(others))}")
-            found.append(Flag(environment, entry, what, known_deviation(environment, name, "accuracy")))
+            found.append(Flag(environment, entry, what, known_deviation(environment, name, accuracy_check)))
         for probe, majority in _probe_majorities(mine["probes"]).items():
             if usual_probes[probe] is not None and majority != usual_probes[probe]:
                 what = f"probe {probe}: most seeds {majority!r}, usual {usual_probes[probe]!r}"

@@ -257,8 +257,8 @@ def get_framing(name: str) -> Framing:
 class KnownDeviation:
     """Where a framing does not show, on some environment, what the tutorial reported, and why."""
 
-    # The checks it fails (test_learning's "accuracy", "probes", "lessons", ...); "training": it
-    # cannot be trained at all, so every check fails.
+    # The checks it fails (test_learning's "accuracy", "probes", "lessons", "reference", ...);
+    # "training": it cannot be trained at all, so every check fails.
     breaks: tuple[str, ...]
     why: str
 
@@ -280,7 +280,13 @@ KNOWN_DEVIATIONS: dict[tuple[str, str], KnownDeviation] = {
         "step's graph used as its initial state, so backward raises 'one of the variables needed for "
         "gradient computation has been modified by an inplace operation'"
     ),
-    ("keras3-jax", "stateful"): KnownDeviation(("accuracy", "probes", "lessons"),
+    ("keras3-torch", "timestep_window"): KnownDeviation(("reference",),
+        "the default run checks one tutorial-style seed against the tutorial's single-run 100%; on "
+        "torch seed 1's reference run reaches 100% at epoch 480 and ends the 500 epochs at 95.65% "
+        "(one pair lost again), while 8 of 9 fast-path seeds end at 100%: the spread timestep_window "
+        "shows on every environment (TensorFlow: 7 of 9 seeds), not a Keras defect"
+    ),
+    ("keras3-jax", "stateful"): KnownDeviation(("accuracy", "probes", "lessons", "reference"),
         "Keras 3's JAX backend never carries a stateful LSTM's state from one batch to the next inside "
         "fit, train_on_batch or predict_on_batch: the state variables are created untracked "
         "(keras/src/layers/rnn/rnn.py, _create_state_variables under "

@@ -70,7 +70,7 @@ REFERENCE_SEEDS = (1,)
 @pytest.mark.parametrize("name", ["timestep_window", "stateful"])
 def test_reference_path_reaches_the_tutorials_result_and_its_baseline(request, name):
     session = Session(seeds=REFERENCE_SEEDS, path="reference")
-    expect_known_deviation(request, session, name, "accuracy")
+    expect_known_deviation(request, session, name, "reference")
     summary = session.summary(name)
     assert summary.problems() == [], summary.problems()
     regressions = [f.line() for f in session.findings([name]) if f.kind == "regression"]
