@@ -61,7 +61,7 @@ elif BACKEND == "jax":
 
     # One thread for JAX too (see use_one_cpu_thread), set before its CPU client starts (importing
     # Keras does not start it). Asynchronous dispatch runs Python and XLA on two threads: alone on 2
-    # cores a step measured ~30% faster, but two such pytest workers starve each other, and a serial
+    # cores a step measured 20-40% faster, but two such pytest workers starve each other, and a serial
     # baseline's throughput would no longer compare with `pytest -n auto`'s.
     jax.config.update("jax_cpu_enable_async_dispatch", False)
 ENVIRONMENT = f"{FLAVOUR}-{BACKEND}"  # names this environment's baseline file

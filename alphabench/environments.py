@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from alphabench.baseline import format_accuracy, format_epochs, median_epochs_to_100
 from alphabench.data import sample_count
 from alphabench.framings import get_framing, known_deviation
+from alphabench.gate import shift
 
 THROUGHPUT_FACTOR = 2.0
 # Why a backend's per-step cost stands apart from the others', as measured (README, "Keras versions
@@ -84,16 +85,15 @@ def _entry_flags(entry: str, documents: dict[str, dict]) -> list[Flag]:
     if len(present) < 2:
         return found  # nothing to compare with
     # Majorities and medians over the environments, so that one odd environment flags only itself.
-    one_sample = 1 / sample_count(get_framing(name))
+    samples = sample_count(get_framing(name))
     majorities = [_probe_majorities(e["probes"]) for e in present.values()]
     usual_probes = {probe: _majority([m[probe] for m in majorities if probe in m]) for probe in set().union(*majorities)}
     throughputs = [e["normalised_throughput"] for e in present.values() if e["normalised_throughput"]]
     for environment, mine in present.items():
         others = [accuracy for e, other in present.items() if e != environment for accuracy in other["accuracy"]]
-        slack = 1e-6  # accuracies are stored rounded to 6 digits
-        lower = max(mine["accuracy"]) <= min(others) - one_sample + slack
-        if lower or min(mine["accuracy"]) >= max(others) + one_sample - slack:
-            what = (f"every seed {'below' if lower else 'above'} every other environment's: "
+        moved = shift(mine["accuracy"], others, samples)
+        if moved:
+            what = (f"every seed {moved} every other environment's: "
                     f"{_accuracy_cell(mine)}, others {format_accuracy(min(others))}-{format_accuracy(max(others))}")
             found.append(Flag(environment, entry, what, known_deviation(environment, name, accuracy_check)))
         for probe, majority in _probe_majorities(mine["probes"]).items():

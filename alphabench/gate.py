@@ -205,21 +205,31 @@ def _exact_reproduction(framing: str, baseline: dict, shared_seeds: list[dict]) 
     return findings
 
 
-def _accuracy_distribution(framing: str, baseline: dict, results: list[dict], samples: int) -> list[Finding]:
+def shift(now: Sequence[float], before: Sequence[float], samples: int) -> str | None:
+    """"below" if every `now` accuracy is under every `before` one by at least one sample, "above"
+    if over by as much, else None: a shifted distribution, not seed-to-seed spread."""
     one_sample = 1 / samples
-    # Accuracies are multiples of 1/samples rounded to 6 digits: allow for that rounding.
-    slack = 1e-6
+    slack = 1e-6  # accuracies are multiples of 1/samples rounded to 6 digits
+    if max(now) <= min(before) - one_sample + slack:
+        return "below"
+    if min(now) >= max(before) + one_sample - slack:
+        return "above"
+    return None
+
+
+def _accuracy_distribution(framing: str, baseline: dict, results: list[dict], samples: int) -> list[Finding]:
     now = [result["accuracy"] for result in results]
     rate = false_alarm_rate(len(baseline["accuracy"]), len(now))
     baseline_text = _median_text(baseline["accuracy"], baseline["seeds"])
     now_text = _median_accuracy(results)
-    if all(accuracy <= min(baseline["accuracy"]) - one_sample + slack for accuracy in now):
+    moved = shift(now, baseline["accuracy"], samples)
+    if moved == "below":
         rule = f"every seed below the baseline's worst by >= 1 sample (false-alarm rate {rate:.2%})"
         if rate > MAX_FALSE_ALARM_RATE:  # too few seeds for this to mean much: say it, don't fail
             rule += f"; too few seeds to fail on (needs a rate <= {MAX_FALSE_ALARM_RATE:.0%})"
             return [Finding(framing, "accuracy", baseline_text, now_text, rule, "change")]
         return [Finding(framing, "accuracy", baseline_text, now_text, rule, "regression")]
-    if all(accuracy >= max(baseline["accuracy"]) + one_sample - slack for accuracy in now):
+    if moved == "above":
         rule = f"every seed above the baseline's best by >= 1 sample (false-alarm rate {rate:.2%})"
         return [Finding(framing, "accuracy", baseline_text, now_text, rule, "note")]
     return []
