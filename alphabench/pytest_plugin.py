@@ -28,11 +28,22 @@ def pytest_configure(config):
     # in each; "loadgroup" keeps each xdist_group on one worker.
     if getattr(config.option, "dist", "no") == "load":
         config.option.dist = "loadgroup"
+    # A worker tags its test ids with their group only if its own command line said --dist
+    # loadgroup (for `-n auto` alone it did not); without the tags the controller cannot group.
+    if getattr(config, "workerinput", {}).get(_GROUPED):
+        config.option.loadgroup = True
     values = options.read_options(lambda name: config.getoption(PREFIX.replace("-", "_") + name))
     config.stash[_SESSION] = Session(**values)
 
 
 _SESSION = pytest.StashKey[Session]()
+_GROUPED = "alphabench_loadgroup"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """xdist, on the controller, for each worker: tell it whether tests are scheduled by group."""
+    node.workerinput[_GROUPED] = node.config.option.dist == "loadgroup"
 
 
 @pytest.fixture(scope="session")
