@@ -142,6 +142,13 @@ def test_a_throughput_drop_beyond_the_tolerance_is_a_regression():
     )
 
 
+def test_a_reference_path_throughput_drop_is_reported_not_failed():
+    baseline = framing_baseline(fake_results(path="reference"), CALIBRATION)
+    findings = compare(fake_results(path="reference", steps_per_second=200.0), baseline=baseline)
+    assert kinds(findings) == [("change", "throughput")]
+    assert "reference path: reported, not failed" in findings[0].line()
+
+
 def test_throughput_is_normalised_by_the_calibration():
     # Half the steps per second on a machine twice as slow: the same normalised throughput.
     assert compare(fake_results(steps_per_second=200.0), calibration=2 * CALIBRATION) == []
