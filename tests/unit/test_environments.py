@@ -64,6 +64,17 @@ def test_only_a_large_throughput_gap_is_flagged():
     assert flag.what == "throughput 0.25x the median environment's"
 
 
+def test_a_throughput_explanation_can_be_the_reference_paths_alone():
+    def slow_on_keras3_tensorflow(entry_name):
+        speeds = {"keras3-tensorflow": 50.0, "keras2-tensorflow": 200.0, "keras3-oldest": 200.0}
+        return {env: document(env, **{entry_name: entry(throughput=speed)}) for env, speed in speeds.items()}
+
+    [fast] = environments.flags(slow_on_keras3_tensorflow("stateful"))
+    assert fast.explained is None  # no explanation on record for keras3-tensorflow's fast path
+    [reference] = environments.flags(slow_on_keras3_tensorflow("stateful@reference"))
+    assert reference.environment == "keras3-tensorflow" and "make_iterator" in reference.explained
+
+
 def test_a_missing_entry_is_flagged_with_its_known_deviation():
     documents = three_environments()
     documents["keras3-torch"] = document("keras3-torch")
