@@ -20,10 +20,10 @@ a "change" (reported, not failing) or a "note" (information). The rules, in orde
 4. Throughput, any environment: steps per second times the machine's calibration time (see
    alphabench.calibration) must not fall more than THROUGHPUT_TOLERANCE below the baseline's; a rise
    beyond it is a note. Without a calibration on both sides throughput is not compared (a note).
-   On the reference path a fall is a change, not a regression: Keras's stock fit feeds its batches
-   through tf.data's background threads, so unlike the one-thread fast path its speed depends on
-   what the next xdist worker trains (stateful@reference: 237-282 steps/s alone, 113 beside
-   variable_length under `pytest -n auto`); the fast path's throughput carries the gate.
+   On the reference path a fall is a change, not a regression: its speed depends on what the next
+   xdist worker trains, unlike the one-thread fast path's (on TensorFlow Keras's stock fit feeds its
+   batches through tf.data's background threads; stateful@reference: 237-282 steps/s alone, 113
+   beside variable_length under `pytest -n auto`); the fast path's throughput carries the gate.
 """
 
 from __future__ import annotations
@@ -296,7 +296,7 @@ def _throughput(
     if after < before * (1 - THROUGHPUT_TOLERANCE):
         rule = f"normalised throughput more than {THROUGHPUT_TOLERANCE:.0%} below the baseline's"
         if baseline["path"] == "reference":
-            rule += " (reference path: reported, not failed; its tf.data threads share the CPU)"
+            rule += " (reference path: reported, not failed; its speed depends on the neighbouring worker)"
             return [Finding(framing, "throughput", baseline_text, now_text, rule, "change")]
         return [Finding(framing, "throughput", baseline_text, now_text, rule, "regression")]
     if after > before * (1 + THROUGHPUT_TOLERANCE):
