@@ -135,7 +135,8 @@ def _train_all(session, names) -> dict[str, str]:
     """
     failed_as_expected = {}
     for position, name in enumerate(names, start=1):
-        prefix = f"[{position}/{len(names)}] {name} ({len(session.seeds_for(name))} seeds, {session.path} path)"
+        seeds = session.seeds_for(name)
+        prefix = f"[{position}/{len(names)}] {name} (seed{'s' * (len(seeds) > 1)} {describe_seeds(seeds)}, {session.path} path)"
         print(f"{prefix} ...", file=sys.stderr, flush=True)
         live = sys.stderr.isatty()
         start = time.perf_counter()
