@@ -200,6 +200,27 @@ def upgrade(path: str | os.PathLike) -> None:
     save(path, document)
 
 
+def check_update(path: str | os.PathLike, keys: Sequence[str], environment: dict) -> list[str]:
+    """The environment's changes if updating the entries `keys` of `path` is allowed, else BaselineError.
+
+    Cheap, so callers run it before any training: an entry left as it is in a changed environment
+    would claim an environment it did not run in.
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    old = load(path)  # a corrupt file raises here rather than being lost
+    differences = environment_differences(old["environment"], environment)
+    untouched = sorted(set(old["framings"]) - set(keys))
+    if differences and untouched:
+        raise BaselineError(
+            f"{path}: environment: changed ({', '.join(differences)}) but {', '.join(untouched)} would not be "
+            f"retrained; their baselines would claim an environment they did not run in: run "
+            f"`alphabench baseline update` naming no framing, which retrains every entry of the file"
+        )
+    return differences
+
+
 def update(
     path: str | os.PathLike,
     results_by_framing: dict[str, list[dict]],
@@ -208,20 +229,9 @@ def update(
 ) -> list[str]:
     """Replace or add the given framings' baselines in `path`, keep the rest; one line per change."""
     path = Path(path)
-    old = load(path) if path.exists() else None  # a corrupt file raises here rather than being lost
-    old_framings = old["framings"] if old else {}
-    changes = []
-    if old:
-        differences = environment_differences(old["environment"], environment)
-        untouched = sorted(set(old_framings) - set(results_by_framing))
-        if differences and untouched:
-            raise BaselineError(
-                f"{path}: environment: changed ({', '.join(differences)}) but no new results for "
-                f"{', '.join(untouched)}; their baselines would claim an environment they did not run in: "
-                f"update every framing at once, or delete their entries first"
-            )
-        if differences:
-            changes.append(f"environment: {', '.join(differences)}")
+    differences = check_update(path, list(results_by_framing), environment)
+    old_framings = load(path)["framings"] if path.exists() else {}
+    changes = [f"environment: {', '.join(differences)}"] if differences else []
     new_framings = dict(old_framings)
     for name, results in results_by_framing.items():
         if entry_key(*run_identity(results)[:2]) != name:

@@ -121,10 +121,10 @@ def list_framings(args) -> int:
     return 0
 
 
-def _session(args):
+def _session(args, **overrides):
     from alphabench.session import Session
 
-    return Session(**options.read_options(lambda name: getattr(args, name)))
+    return Session(**{**options.read_options(lambda name: getattr(args, name)), **overrides})
 
 
 def _train_all(session, names) -> dict[str, str]:
@@ -195,15 +195,33 @@ def run_framings(args) -> int:
 
 
 def update_baseline(args) -> int:
+    from alphabench import baseline, compat
+
     session = _session(args)
     if session.overridden:
         raise ValueError("baselines record each framing's tutorial settings: drop --epochs/--units")
-    session.load_baseline()  # a broken baseline file is reported now, not after the training
-    failed_as_expected = _train_all(session, args.framings or list(FRAMINGS))
-    names = [name for name in args.framings or FRAMINGS if name not in failed_as_expected]
-    for name, error in failed_as_expected.items():
-        print(f"{name}: not in the baseline: training failed as recorded ({error})")
-    for line in session.update_baseline(names):
+    current = session.load_baseline()  # a broken baseline file is reported now, not after the training
+    runs = {(session.path, session.seeds): (session, list(args.framings or FRAMINGS))}
+    if not args.framings and current:
+        # Naming no framing updates the whole file: the entries it keeps for another path (the
+        # reference path's) are retrained too, on their own path and seeds, so a new machine or a
+        # new Keras takes one command.
+        for key, entry in current["framings"].items():
+            if entry["path"] != session.path:
+                identity = (entry["path"], tuple(entry["seeds"]))
+                if identity not in runs:
+                    runs[identity] = (_session(args, path=identity[0], seeds=identity[1]), [])
+                runs[identity][1].append(key.partition("@")[0])
+    # Refuse an update the environment forbids now, not after the training.
+    baseline.check_update(session.baseline_file, [run.baseline_key(n) for run, names in runs.values() for n in names],
+                          compat.fingerprint())
+    results = {}
+    for run, names in runs.values():
+        failed_as_expected = _train_all(run, names)
+        for name, error in failed_as_expected.items():
+            print(f"{name}: not in the baseline: training failed as recorded ({error})")
+        results.update({run.baseline_key(name): run.train(name) for name in names if name not in failed_as_expected})
+    for line in baseline.update(session.baseline_file, results, session.calibration, compat.fingerprint()):
         print(line)
     print(f"wrote {session.baseline_file}")
     return 0

@@ -95,13 +95,3 @@ class Session:
 
     def expected_failure(self, name: str, check: str = "accuracy") -> str | None:
         return known_deviation(self.environment, name, check)
-
-    def update_baseline(self, names) -> list[str]:
-        from alphabench import compat
-
-        return baseline.update(
-            self.baseline_file,
-            {self.baseline_key(name): self.train(name) for name in names},
-            self.calibration,
-            compat.fingerprint(),
-        )

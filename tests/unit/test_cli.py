@@ -1,9 +1,13 @@
 """The CLI as a user meets it: black-box runs in a subprocess, checking output and exit codes."""
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+BASELINES = Path(__file__).parents[2] / "baselines"
 
 
 def alphabench(*args, cwd=None):
@@ -49,3 +53,20 @@ def test_a_corrupt_baseline_is_one_line_and_left_untouched(tmp_path):
 def test_a_missing_baseline_says_how_to_create_it(tmp_path):
     run = alphabench("baseline", "upgrade", str(tmp_path / "nope.json"))
     assert run.returncode == 2 and "alphabench baseline update" in run.stderr
+
+
+def test_a_partial_baseline_update_on_a_new_machine_is_refused_before_any_training(tmp_path):
+    # The repository's baseline keeps fast and reference-path entries; "made on another CPU" makes
+    # updating one framing alone an update that would leave the others claiming this machine.
+    document = json.loads((BASELINES / "keras3-tensorflow.json").read_text())
+    document["environment"]["cpu"] = "Another CPU"
+    for environment in ("keras3-tensorflow", "keras2-tensorflow", "keras3-jax", "keras3-torch"):
+        (tmp_path / f"{environment}.json").write_text(json.dumps(document))
+    before = {file.name: file.read_text() for file in tmp_path.iterdir()}
+    run = alphabench("baseline", "update", "one_char", "--baselines", str(tmp_path))
+    assert run.returncode == 2
+    assert "one_char (" not in run.stderr, "training started"  # the progress line "[1/1] one_char (seeds 1-3, ..."
+    [error] = [line for line in run.stderr.splitlines() if line.startswith("alphabench: error:")]
+    assert "stateful@reference" in error and "`alphabench baseline update` naming no framing" in error
+    assert "Traceback" not in run.stderr
+    assert {file.name: file.read_text() for file in tmp_path.iterdir()} == before
