@@ -25,7 +25,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from alphabench.framings import TRAINING_PATHS
+from alphabench.framings import FRAMINGS, TRAINING_PATHS
 
 SCHEMA_VERSION = 1
 UPDATE_COMMAND = "alphabench baseline update"
@@ -198,6 +198,28 @@ def upgrade(path: str | os.PathLike) -> None:
             f"regenerate the file with `{UPDATE_COMMAND}`"
         )
     save(path, document)
+
+
+def update_plan(
+    document: dict | None, path: str, seeds: tuple[int, ...] | None, named: Sequence[str]
+) -> dict[tuple[str, tuple[int, ...] | None], list[str]]:
+    """What `alphabench baseline update` trains: {(path, seeds): framings}; seeds None: the framing's own.
+
+    Named framings train on `path` and `seeds`. Naming none updates the whole file as it stands: every
+    entry is retrained on its own path and, unless `seeds` says otherwise, on the seeds it holds (the
+    calibration's 1-9, the reference path's 1), so a new machine or a new Keras takes one command;
+    framings with no entry on `path` yet train there on `seeds`.
+    """
+    if named or not document:
+        return {(path, seeds): list(named or FRAMINGS)}
+    plan: dict[tuple[str, tuple[int, ...] | None], list[str]] = {}
+    for key, entry in document["framings"].items():
+        plan.setdefault((entry["path"], seeds or tuple(entry["seeds"])), []).append(key.partition("@")[0])
+    held = {key.partition("@")[0] for key, entry in document["framings"].items() if entry["path"] == path}
+    missing = [name for name in FRAMINGS if name not in held]
+    if missing:
+        plan.setdefault((path, seeds), []).extend(missing)
+    return plan
 
 
 def check_update(path: str | os.PathLike, keys: Sequence[str], environment: dict) -> list[str]:

@@ -201,22 +201,13 @@ def update_baseline(args) -> int:
     if session.overridden:
         raise ValueError("baselines record each framing's tutorial settings: drop --epochs/--units")
     current = session.load_baseline()  # a broken baseline file is reported now, not after the training
-    runs = {(session.path, session.seeds): (session, list(args.framings or FRAMINGS))}
-    if not args.framings and current:
-        # Naming no framing updates the whole file: the entries it keeps for another path (the
-        # reference path's) are retrained too, on their own path and seeds, so a new machine or a
-        # new Keras takes one command.
-        for key, entry in current["framings"].items():
-            if entry["path"] != session.path:
-                identity = (entry["path"], tuple(entry["seeds"]))
-                if identity not in runs:
-                    runs[identity] = (_session(args, path=identity[0], seeds=identity[1]), [])
-                runs[identity][1].append(key.partition("@")[0])
+    plan = baseline.update_plan(current, session.path, session.seeds, args.framings)
+    runs = [(_session(args, path=path, seeds=seeds), names) for (path, seeds), names in plan.items()]
     # Refuse an update the environment forbids now, not after the training.
-    baseline.check_update(session.baseline_file, [run.baseline_key(n) for run, names in runs.values() for n in names],
-                          compat.fingerprint())
+    keys = [run.baseline_key(name) for run, names in runs for name in names]
+    baseline.check_update(session.baseline_file, keys, compat.fingerprint())
     results = {}
-    for run, names in runs.values():
+    for run, names in runs:
         failed_as_expected = _train_all(run, names)
         for name, error in failed_as_expected.items():
             print(f"{name}: not in the baseline: training failed as recorded ({error})")

@@ -9,6 +9,7 @@ import pytest
 
 from alphabench import baseline
 from alphabench.baseline import BaselineError
+from alphabench.framings import FRAMINGS
 from fakes import ENVIRONMENT
 
 
@@ -228,3 +229,29 @@ def test_update_refuses_a_partial_update_in_a_new_environment(tmp_path):
         baseline.update(path, {"stateful": stateful}, 0.2, upgraded)
     changes = baseline.update(path, {"one_char": fake_results(environment=upgraded)}, 0.2, upgraded)
     assert changes == ["environment: keras_version 3.5.0 -> 3.6.0", "one_char: unchanged"]
+
+
+def test_updating_the_whole_file_retrains_every_entry_on_its_own_path_and_seeds(tmp_path):
+    path = make_file(tmp_path)  # one_char on the fast path, seeds 1-5
+    reference = fake_results(accuracies=(0.9,), framing="stateful", path="reference")
+    baseline.update(path, {"stateful@reference": reference}, 0.2, ENVIRONMENT)
+    document = baseline.load(path)
+    others = [name for name in FRAMINGS if name != "one_char"]
+    assert baseline.update_plan(document, "fast", None, []) == {
+        ("fast", (1, 2, 3, 4, 5)): ["one_char"],
+        ("reference", (1,)): ["stateful"],
+        ("fast", None): others,  # no entry yet: the framing's own seeds
+    }
+    assert baseline.update_plan(document, "fast", (1, 2), [])[("reference", (1, 2))] == ["stateful"]
+    assert baseline.update_plan(document, "fast", None, ["stateful"]) == {("fast", None): ["stateful"]}
+    assert baseline.update_plan(None, "reference", (1,), []) == {("reference", (1,)): list(FRAMINGS)}
+
+
+def test_a_partial_update_in_a_new_environment_is_refused_before_training(tmp_path):
+    path = make_file(tmp_path)
+    before = path.read_text()
+    moved = {**ENVIRONMENT, "cpu": "Another CPU"}
+    with pytest.raises(BaselineError, match="cpu Test CPU -> Another CPU.*one_char would not be retrained"):
+        baseline.check_update(path, ["stateful"], moved)
+    assert baseline.check_update(path, ["one_char", "stateful"], moved) == ["cpu Test CPU -> Another CPU"]
+    assert path.read_text() == before
