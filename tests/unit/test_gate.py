@@ -196,3 +196,9 @@ def test_compare_all_notes_a_framing_missing_from_the_baseline():
 def test_finding_kinds_are_checked():
     with pytest.raises(ValueError, match="kind"):
         Finding("one_char", "accuracy", "84.00%", "40.00%", "rule", "warning")
+
+
+def test_a_throughput_drop_against_a_baseline_from_another_cpu_is_reported_not_failed():
+    findings = compare(fake_results(steps_per_second=200.0), baseline_env={**ENVIRONMENT, "cpu": "Other CPU"})
+    assert kinds(findings) == [("change", "throughput")]
+    assert "baseline measured on another CPU, Other CPU: reported, not failed" in findings[0].line()
