@@ -127,6 +127,11 @@ def _session(args, **overrides):
     return Session(**{**options.read_options(lambda name: getattr(args, name)), **overrides})
 
 
+def _seeds_text(seeds) -> str:
+    """'seed 1', 'seeds 1-3'."""
+    return f"seed{'s' * (len(seeds) > 1)} {describe_seeds(seeds)}"
+
+
 def _train_all(session, names) -> dict[str, str]:
     """Train each framing with a progress display on stderr.
 
@@ -136,7 +141,7 @@ def _train_all(session, names) -> dict[str, str]:
     failed_as_expected = {}
     for position, name in enumerate(names, start=1):
         seeds = session.seeds_for(name)
-        prefix = f"[{position}/{len(names)}] {name} (seed{'s' * (len(seeds) > 1)} {describe_seeds(seeds)}, {session.path} path)"
+        prefix = f"[{position}/{len(names)}] {name} ({_seeds_text(seeds)}, {session.path} path)"
         print(f"{prefix} ...", file=sys.stderr, flush=True)
         live = sys.stderr.isatty()
         start = time.perf_counter()
@@ -227,7 +232,7 @@ def bench_paths(args) -> int:
     reference_epochs = {**DEFAULT_REFERENCE_EPOCHS, **dict(args.reference_epochs)}
     rows = []
     for name in args.framings or list(FRAMINGS):
-        print(f"timing {name} ({len(args.seeds)} seeds): fast, then reference ...", file=sys.stderr, flush=True)
+        print(f"timing {name} ({_seeds_text(args.seeds)}): fast, then reference ...", file=sys.stderr, flush=True)
         rows.append(bench.compare_paths(get_framing(name), args.seeds, reference_epochs.get(name),
                                         args.reference_backend))
     print(bench.table(rows))
