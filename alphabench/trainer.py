@@ -13,9 +13,8 @@ fast       all seeds at once: each seed is its own sub-model (own initialisation
            trajectory it would follow alone. Each replica gets its own shuffling order (drawn here,
            per epoch, from its seed), the epochs run in one `fit` call reading one iterator over
            the pre-ordered data, `steps_per_execution` runs up to an epoch's steps per call (at
-           most compat.MAX_STEPS_PER_EXECUTION), the stateful reset happens in an
-           `on_epoch_end` callback, and the LSTM of a short sequence is unrolled (same arithmetic,
-           no symbolic loop; UNROLL_UP_TO_TIME_STEPS).
+           most compat.MAX_STEPS_PER_EXECUTION), and the stateful reset happens in an
+           `on_epoch_end` callback.
            Equivalent in distribution to the reference (fit's own shuffle draws other orders), and
            exactly equal to itself with one replica or many (tests/training/test_equivalence.py).
 """
@@ -33,27 +32,18 @@ from alphabench.compat import keras
 from alphabench.data import ALPHABET, CLASSES, Dataset, build_dataset, encode, random_pattern_indices, steps_per_epoch
 from alphabench.framings import TRAINING_PATHS, Framing
 
-# Keras advises unrolling short sequences only. Up to 5 time steps, unrolled, TensorFlow's step costs
-# about half the symbolic loop's (variable_length 0.55 -> 0.30 ms); at prefix_padded's 25 the bigger
-# graph compiled ~12 s longer, as much as the faster steps saved. JAX measured the same either way.
-UNROLL_UP_TO_TIME_STEPS = 5
 RANDOM_PATTERNS = 20  # the tutorial predicts 20 randomly drawn patterns
 BATCH_INDEPENDENCE_SAMPLES = 25
 
 Progress = Callable[[int, int], None]  # (epochs done, epochs in all)
 
 
-def build_model(framing: Framing, dataset: Dataset, seed: int, name: str = "model", unroll: bool = False):
-    """The tutorial's network for `framing`, initialised from `seed`.
-
-    unroll: Keras's option for short sequences, the LSTM's recurrence written out once per time step
-    instead of run in a symbolic loop: the same arithmetic (the weights and their order are the
-    same), without the loop's per-step control flow. The tutorial leaves it off.
-    """
+def build_model(framing: Framing, dataset: Dataset, seed: int, name: str = "model"):
+    """The tutorial's network for `framing`, initialised from `seed`."""
     compat.seed_everything(seed)
     time_steps, features = dataset.x.shape[1:]
     inputs = keras.Input(shape=(time_steps, features), batch_size=1 if framing.stateful else None)
-    hidden = keras.layers.LSTM(framing.units, stateful=framing.stateful, unroll=unroll)(inputs)
+    hidden = keras.layers.LSTM(framing.units, stateful=framing.stateful)(inputs)
     outputs = keras.layers.Dense(CLASSES, activation="softmax")(hidden)
     model = keras.Model(inputs, outputs, name=name)
     model.compile(loss="categorical_crossentropy", optimizer=keras.optimizers.Adam(), metrics=["accuracy"])
@@ -145,8 +135,7 @@ def _train_reference(framing, dataset, seeds, progress):
 
 
 def _train_fast(framing, dataset, seeds, progress):
-    unroll = dataset.x.shape[1] <= UNROLL_UP_TO_TIME_STEPS
-    models = [build_model(framing, dataset, seed, f"replica_{i}", unroll) for i, seed in enumerate(seeds)]
+    models = [build_model(framing, dataset, seed, name=f"replica_{i}") for i, seed in enumerate(seeds)]
     inputs = [keras.Input(batch_shape=m.inputs[0].shape, name=f"x{i}") for i, m in enumerate(models)]
     replicas = keras.Model(inputs, [m(x) for m, x in zip(models, inputs)], name="replicas")
     epoch_steps = steps_per_epoch(framing)

@@ -33,8 +33,8 @@ def test_a_replica_trains_exactly_as_it_would_alone(request, name):
 @pytest.mark.parametrize("name", ["stateful", "batch_state", "timestep_window", "variable_length"])
 def test_without_shuffling_the_fast_path_equals_the_tutorials_calls(request, name):
     # Unshuffled, both paths see the same samples in the same order: one fit with a reset callback
-    # and pre-ordered data must give what one fit per epoch (stateful) or plain fit gives, and the
-    # fast path's unrolled LSTM what the tutorial's symbolic loop gives (3 and 5 time steps).
+    # and pre-ordered data must give what one fit per epoch (stateful) or plain fit gives, over one
+    # time step and over several (timestep_window 3, variable_length 5).
     expect_known_deviation(request, Session(), name, "equivalence")
     fast, reference = losses(name, (3,), shuffle=False), losses(name, (3,), "reference", shuffle=False)
     np.testing.assert_allclose(fast[3], reference[3], rtol=1e-5)
