@@ -26,7 +26,7 @@ a "change" (reported, not failing) or a "note" (information). The rules, in orde
    beside variable_length under `pytest -n auto`); the fast path's throughput carries the gate.
    Measured on another CPU model than the baseline's, a fall is a change too: the calibration
    workload does not carry across models (one_char's fast path, same code, AMD EPYC 188.6 and
-   Intel Xeon 313.9 steps per calibration time, +66%), so it cannot tell a regression from the
+   Intel Xeon about 312 steps per calibration time, +65%), so it cannot tell a regression from the
    machine; make a baseline on the CI's machine type for the throughput gate to hold there.
 """
 
