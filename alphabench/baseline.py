@@ -74,6 +74,11 @@ def entry_key(framing: str, path: str) -> str:
     return framing if path == "fast" else f"{framing}@{path}"
 
 
+def entry_framing(key: str) -> str:
+    """The framing an entry key names (entry_key's first half)."""
+    return key.partition("@")[0]
+
+
 def run_identity(results: Sequence[dict]) -> tuple[str, str, dict]:
     """(framing, path, settings) shared by every per-seed result; ValueError if they are mixed."""
     if not results:
@@ -214,8 +219,8 @@ def update_plan(
         return {(path, seeds): list(named or FRAMINGS)}
     plan: dict[tuple[str, tuple[int, ...] | None], list[str]] = {}
     for key, entry in document["framings"].items():
-        plan.setdefault((entry["path"], seeds or tuple(entry["seeds"])), []).append(key.partition("@")[0])
-    held = {key.partition("@")[0] for key, entry in document["framings"].items() if entry["path"] == path}
+        plan.setdefault((entry["path"], seeds or tuple(entry["seeds"])), []).append(entry_framing(key))
+    held = {entry_framing(key) for key, entry in document["framings"].items() if entry["path"] == path}
     missing = [name for name in FRAMINGS if name not in held]
     if missing:
         plan.setdefault((path, seeds), []).extend(missing)
@@ -238,7 +243,7 @@ def check_update(path: str | os.PathLike, keys: Sequence[str], environment: dict
         raise BaselineError(
             f"{path}: environment: changed ({', '.join(differences)}) but {', '.join(untouched)} would not be "
             f"retrained; their baselines would claim an environment they did not run in: run "
-            f"`alphabench baseline update` naming no framing, which retrains every entry of the file"
+            f"`{UPDATE_COMMAND}` naming no framing, which retrains every entry of the file"
         )
     return differences
 
