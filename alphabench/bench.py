@@ -54,14 +54,14 @@ def compare_paths(
     reference_framing = framing.with_settings(epochs=reference_epochs) if reference_epochs else framing
     reference = timed_run(reference_framing, seeds, "reference", reference_backend)
     # Scale the reference's training (not its set-up and evaluation) to the full number of epochs.
-    reference_training = sum(r["train_seconds"] for r in reference["results"])
+    reference_training = sum(r.train_seconds for r in reference["results"])
     reference_wall = reference["wall_seconds"] + reference_training * (framing.epochs / reference_framing.epochs - 1)
-    steps = sum(r["settings"]["epochs"] for r in fast["results"]) * steps_per_epoch(framing)
+    steps = sum(r.settings.epochs for r in fast["results"]) * steps_per_epoch(framing)
     return {
         "framing": framing.name,
         "seeds": list(seeds),
-        "fast_environment": fast["results"][0]["environment"]["environment"],
-        "reference_environment": reference["results"][0]["environment"]["environment"],
+        "fast_environment": fast["results"][0].environment.environment,
+        "reference_environment": reference["results"][0].environment.environment,
         "reference_epochs": reference_framing.epochs,
         "extrapolated": reference_framing.epochs != framing.epochs,
         "fast_seconds": fast["wall_seconds"],
@@ -70,8 +70,8 @@ def compare_paths(
         "fast_one_seed_seconds": one_seed["wall_seconds"],
         "fast_steps_per_second": steps / fast["wall_seconds"],
         "reference_steps_per_second": steps / reference_wall,
-        "fast_accuracy": [r["accuracy"] for r in fast["results"]],
-        "reference_accuracy": [r["accuracy"] for r in reference["results"]],
+        "fast_accuracy": [r.accuracy for r in fast["results"]],
+        "reference_accuracy": [r.accuracy for r in reference["results"]],
         "samples": sample_count(framing),
         "fast_peak_rss_mb": fast["peak_rss_mb"],
         "reference_peak_rss_mb": reference["peak_rss_mb"],

@@ -7,8 +7,9 @@ import sys
 import time
 
 from alphabench import options
-from alphabench.baseline import BaselineError, describe_seeds
+from alphabench.errors import AlphabenchError
 from alphabench.framings import FRAMINGS
+from alphabench.results import describe_seeds
 
 
 def main(argv=None) -> int:
@@ -19,9 +20,12 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("alphabench: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, OSError, RuntimeError, BaselineError) as error:  # IncompatibleKeras is a RuntimeError
+    except AlphabenchError as error:  # anything else is a bug: its traceback shows
         print(f"alphabench: error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `alphabench ... | head` closed the pipe: not an error of ours
+        sys.stderr.close()
+        return 0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -132,13 +136,12 @@ def _seeds_text(seeds) -> str:
     return f"seed{'s' * (len(seeds) > 1)} {describe_seeds(seeds)}"
 
 
-def _train_all(session, names) -> dict[str, str]:
+def _train_all(session, names) -> None:
     """Train each framing with a progress display on stderr.
 
-    A framing recorded as a known deviation of this environment may fail to train at all (e.g. the
-    stateful LSTM on Keras 3's torch backend): that is returned as {framing: error}, not raised.
+    A framing whose training raises is not retrained: the session keeps the error, and its verdict
+    (session.verdict) judges it as a "training" failure, expected or not.
     """
-    failed_as_expected = {}
     for position, name in enumerate(names, start=1):
         seeds = session.seeds_for(name)
         prefix = f"[{position}/{len(names)}] {name} ({_seeds_text(seeds)}, {session.path} path)"
@@ -152,71 +155,79 @@ def _train_all(session, names) -> dict[str, str]:
 
         try:
             session.train(name, progress)
-        except Exception as error:
-            if not session.expected_failure(name, "training"):
-                raise
-            failed_as_expected[name] = f"{type(error).__name__}: {error}".splitlines()[0]
-        print(f"{chr(13) if live else ''}{prefix}: done in {time.perf_counter() - start:.1f}s",
+        except Exception:
+            outcome = "training failed"
+        else:
+            outcome = "done"
+        print(f"{chr(13) if live else ''}{prefix}: {outcome} in {time.perf_counter() - start:.1f}s",
               file=sys.stderr, flush=True)
-    return failed_as_expected
+
+
+def _selected(args) -> list[str]:
+    """The framings named on the command line, each once, in order; none: all."""
+    return list(dict.fromkeys(args.framings)) or list(FRAMINGS)
 
 
 def run_framings(args) -> int:
     from alphabench import compat, report
+    from alphabench.verdict import RunVerdict
 
     session = _session(args)
-    session.load_baseline()  # a broken baseline file is reported now, not after the training
-    failed_as_expected = _train_all(session, args.framings or list(FRAMINGS))
-    names = [name for name in args.framings or FRAMINGS if name not in failed_as_expected]
-    summaries = [session.summary(name) for name in names]
-    judged = not session.overridden  # expectations and baselines hold for the tutorial's settings
-    findings = session.findings(names) if judged else []
-    findings_by_framing = {name: [f for f in findings if f.framing == session.baseline_key(name)] for name in names}
-    expected_failures = {name: session.expected_failure(name) for name in names}
-    table = report.rows(summaries, findings_by_framing, expected_failures, judged)
-    problems = [f"{s.framing.name}: {problem}" for s in summaries for problem in s.problems()] if judged else []
+    baseline = session.load_baseline()  # a broken baseline file is reported now, not after the training
+    names = _selected(args)
+    _train_all(session, names)
+    verdicts = [session.verdict(name) for name in names]
+    trained = [name for name in names if name in session.results]
+    summaries = [session.summary(name) for name in trained]
+    findings = [] if session.overridden else session.findings(trained)
+    table = report.rows(summaries, {v.framing: v for v in verdicts})
 
     print(f"\nalphabench on {compat.ENVIRONMENT} (Keras {compat.keras.__version__}, "
           f"{compat.BACKEND} {compat.backend_version()}), {session.path} path\n")
     print(report.text_table(table))
-    if not judged:
+    if session.overridden:
         print("\nnote: settings overridden: results are shown, not judged against expectations or baselines")
-    for line in problems + [f.line() for f in findings]:
-        print(line)
-    for name, error in failed_as_expected.items():
-        print(f"{name}: training failed ({error})")
-    for name, why in {**expected_failures, **{n: session.expected_failure(n, "training") for n in failed_as_expected}}.items():
-        if why:
-            print(f"expected failure {name}: {why}")
+    for v in verdicts:
+        for line in v.lines():
+            print(line)
+    for finding in findings:
+        if finding.kind != "regression":  # regressions are failures, printed above
+            print(finding.line())
+    for v in verdicts:
+        for why in dict.fromkeys(v.expected.values()):
+            print(f"expected failure {v.framing}: {why}")
     if args.report:
-        written = report.write(args.report, compat.fingerprint(), summaries, findings, problems, table,
-                               session.load_baseline())
+        written = report.write(args.report, compat.fingerprint(), summaries, findings, verdicts, table, baseline)
         print(f"\nreport: {', '.join(str(p) for p in written[:2])} (+{len(written) - 2} plots)")
-    failed = [row[0] for row in table if row[-1] in ("FAIL", "UNEXPECTED PASS")]
-    selected = len(names) + len(failed_as_expected)
-    print(f"\nverdict: {'FAIL (' + ', '.join(failed) + ')' if failed else 'ok'}: "
-          f"{selected - len(failed)}/{selected} framings as expected")
-    return 1 if failed else 0
+    run = RunVerdict(tuple(verdicts))
+    print(f"\n{run.line()}")
+    return run.exit_status
 
 
 def update_baseline(args) -> int:
     from alphabench import baseline, compat
+    from alphabench.errors import UsageError
 
     session = _session(args)
     if session.overridden:
-        raise ValueError("baselines record each framing's tutorial settings: drop --epochs/--units")
+        raise UsageError("baselines record each framing's tutorial settings: drop --epochs/--units")
     current = session.load_baseline()  # a broken baseline file is reported now, not after the training
-    plan = baseline.update_plan(current, session.path, session.seeds, args.framings)
+    plan = baseline.update_plan(current, session.path, session.seeds, list(dict.fromkeys(args.framings)))
     runs = [(_session(args, path=path, seeds=seeds), names) for (path, seeds), names in plan.items()]
     # Refuse an update the environment forbids now, not after the training.
     keys = [run.baseline_key(name) for run, names in runs for name in names]
     baseline.check_update(session.baseline_file, keys, compat.fingerprint())
     results = {}
     for run, names in runs:
-        failed_as_expected = _train_all(run, names)
-        for name, error in failed_as_expected.items():
-            print(f"{name}: not in the baseline: training failed as recorded ({error})")
-        results.update({run.baseline_key(name): run.train(name) for name in names if name not in failed_as_expected})
+        _train_all(run, names)
+        for name in names:
+            error = run.training_errors.get(name)
+            if error is None:
+                results[run.baseline_key(name)] = run.train(name)
+            elif run.expected_failure(name, "training"):
+                print(f"{name}: not in the baseline: training failed as recorded ({type(error).__name__})")
+            else:
+                raise error  # a new failure: nothing is written, and its traceback shows
     for line in baseline.update(session.baseline_file, results, session.calibration, compat.fingerprint()):
         print(line)
     print(f"wrote {session.baseline_file}")
@@ -244,17 +255,17 @@ def bench_paths(args) -> int:
 
 def show_baseline(args) -> int:
     from alphabench import baseline
+    from alphabench.results import format_epochs
 
     document = baseline.load(args.file)
-    environment = document["environment"]
-    print(f"# {environment['environment']}: Keras {environment['keras_version']}, {environment['backend']} "
-          f"{environment['backend_version']}, Python {environment['python']}, {environment['cpu']}\n")
+    environment = document.environment
+    print(f"# {environment.environment}: Keras {environment.keras_version}, {environment.backend} "
+          f"{environment.backend_version}, Python {environment.python}, {environment.cpu}\n")
     print("| framing | path | seed | accuracy | epochs to 100% | probes |\n|---|---|---|---|---|---|")
-    for name, entry in document["framings"].items():
-        for seed, accuracy, epochs, probes in zip(entry["seeds"], entry["accuracy"], entry["epochs_to_100"],
-                                                  entry["probes"]):
+    for name, entry in document.framings.items():
+        for seed, accuracy, epochs, probes in zip(entry.seeds, entry.accuracy, entry.epochs_to_100, entry.probes):
             shown = ", ".join(f"{probe}={value}" for probe, value in probes.items())
-            print(f"| {name} | {entry['path']} | {seed} | {accuracy:.2%} | {baseline.format_epochs(epochs)} | {shown} |")
+            print(f"| {name} | {entry.path} | {seed} | {accuracy:.2%} | {format_epochs(epochs)} | {shown} |")
     return 0
 
 
@@ -280,15 +291,16 @@ def compare_baselines(args) -> int:
     from pathlib import Path
 
     from alphabench import baseline, environments
+    from alphabench.errors import UsageError
 
     files = args.files or sorted(str(path) for path in Path(args.baselines).glob("*.json"))
     if len(files) < 2:
-        raise ValueError(f"need two or more baseline files to compare, found {len(files)} in {args.baselines}; "
+        raise UsageError(f"need two or more baseline files to compare, found {len(files)} in {args.baselines}; "
                          "name them, or make one per environment with `alphabench baseline update`")
     documents = {}
     for file in files:
         document = baseline.load(file)
-        documents[document["environment"]["environment"]] = document
+        documents[document.environment.environment] = document
     print(environments.markdown(documents), end="")
     return 0
 

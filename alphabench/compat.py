@@ -11,13 +11,12 @@ import os
 import platform
 import sys
 
+from alphabench.errors import IncompatibleKeras
+from alphabench.results import Fingerprint
+
 # The oldest Keras 3 the suite is tested on (tox -e keras3-oldest): TensorFlow 2.21, the release
 # this suite targets, itself requires keras>=3.12.
 OLDEST_KERAS3 = (3, 12)
-
-
-class IncompatibleKeras(RuntimeError):
-    """The installed Keras cannot run alphabench; the message says what to install."""
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
@@ -163,19 +162,19 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def fingerprint() -> dict:
+def fingerprint() -> Fingerprint:
     """What identifies the environment a result came from."""
     import numpy
 
-    return {
-        "environment": ENVIRONMENT,
-        "keras_flavour": FLAVOUR,
-        "keras_version": keras.__version__,
-        "backend": BACKEND,
-        "backend_version": backend_version(),
-        "python": platform.python_version(),
-        "numpy": numpy.__version__,
-        "cpu": cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "platform": sys.platform,
-    }
+    return Fingerprint(
+        environment=ENVIRONMENT,
+        keras_flavour=FLAVOUR,
+        keras_version=keras.__version__,
+        backend=BACKEND,
+        backend_version=backend_version(),
+        python=platform.python_version(),
+        numpy=numpy.__version__,
+        cpu=cpu_model(),
+        cpu_count=os.cpu_count(),
+        platform=sys.platform,
+    )

@@ -12,7 +12,7 @@ other environments' results for that entry:
   the environments' median (backends differ a lot in per-step cost: only large gaps are flagged);
 - missing: other environments have the entry and it has not (e.g. a framing that cannot train there).
 
-A flag whose framing has a recorded known deviation in that environment (framings.KNOWN_DEVIATIONS),
+A flag whose framing has a recorded known deviation in that environment (deviations.KNOWN_DEVIATIONS),
 or a throughput flag of a backend whose speed is explained below, says why: a flag without an
 explanation is a difference nobody has explained yet.
 """
@@ -23,10 +23,11 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass
 
-from alphabench.baseline import format_accuracy, format_epochs, median_epochs_to_100
 from alphabench.data import sample_count
-from alphabench.framings import get_framing, known_deviation
-from alphabench.gate import shift
+from alphabench.deviations import known_deviation
+from alphabench.framings import get_framing
+from alphabench.gate import majority, shift
+from alphabench.results import Baseline, BaselineEntry, format_accuracy, format_epochs, median_epochs_to_100
 
 THROUGHPUT_FACTOR = 2.0
 # Why an environment's per-step cost stands apart from the others', as measured (README, "Keras
@@ -59,32 +60,27 @@ class Flag:
         return f"{self.environment} {self.entry}: {self.what}{suffix}"
 
 
-def _majority(outcomes: list) -> object:
-    """The outcome most values show, or None where no outcome has a majority."""
-    if not outcomes:
-        return None
-    value, count = Counter(outcomes).most_common(1)[0]
-    return value if 2 * count > len(outcomes) else None
+def _probe_majorities(probe_outcomes) -> dict[str, object]:
+    """The outcome most seeds show, per probe (None where none has a majority)."""
+    names = sorted({name for outcomes in probe_outcomes for name in outcomes})
+    return {name: majority([outcomes.get(name) for outcomes in probe_outcomes]) for name in names}
 
 
-def _probe_majorities(probe_dicts: list[dict]) -> dict[str, object]:
-    names = sorted({name for outcomes in probe_dicts for name in outcomes})
-    return {name: _majority([outcomes.get(name) for outcomes in probe_dicts]) for name in names}
-
-
-def flags(documents: dict[str, dict]) -> list[Flag]:
+def flags(documents: dict[str, Baseline]) -> list[Flag]:
     """Every difference between environments, by the rules above; `documents` by environment name."""
-    entries = sorted({entry for document in documents.values() for entry in document["framings"]})
+    entries = sorted({entry for document in documents.values() for entry in document.framings})
     return [flag for entry in entries for flag in _entry_flags(entry, documents)]
 
 
-def _entry_flags(entry: str, documents: dict[str, dict]) -> list[Flag]:
+def _entry_flags(entry: str, documents: dict[str, Baseline]) -> list[Flag]:
     name, _, path = entry.partition("@")
     # The tests check a reference-path entry under its own name (test_learning's "reference").
     accuracy_check = "reference" if path == "reference" else "accuracy"
-    present = {environment: doc["framings"][entry] for environment, doc in documents.items() if entry in doc["framings"]}
+    present = {environment: doc.framings[entry] for environment, doc in documents.items() if entry in doc.framings}
+    keras = {environment: doc.environment.keras_version for environment, doc in documents.items()}
     found = [
-        Flag(environment, entry, f"missing, present in {', '.join(present)}", known_deviation(environment, name, "training"))
+        Flag(environment, entry, f"missing, present in {', '.join(present)}",
+             known_deviation(environment, name, "training", keras[environment]))
         for environment in documents
         if environment not in present
     ]
@@ -92,22 +88,22 @@ def _entry_flags(entry: str, documents: dict[str, dict]) -> list[Flag]:
         return found  # nothing to compare with
     # Majorities and medians over the environments, so that one odd environment flags only itself.
     samples = sample_count(get_framing(name))
-    majorities = [_probe_majorities(e["probes"]) for e in present.values()]
-    usual_probes = {probe: _majority([m[probe] for m in majorities if probe in m]) for probe in set().union(*majorities)}
-    throughputs = [e["normalised_throughput"] for e in present.values() if e["normalised_throughput"]]
+    majorities = [_probe_majorities(e.probes) for e in present.values()]
+    usual_probes = {probe: majority([m[probe] for m in majorities if probe in m]) for probe in set().union(*majorities)}
+    throughputs = [e.normalised_throughput for e in present.values() if e.normalised_throughput]
     for environment, mine in present.items():
-        others = [accuracy for e, other in present.items() if e != environment for accuracy in other["accuracy"]]
-        moved = shift(mine["accuracy"], others, samples)
+        others = [accuracy for e, other in present.items() if e != environment for accuracy in other.accuracy]
+        moved = shift(mine.accuracy, others, samples)
         if moved:
             what = (f"every seed {moved} every other environment's: "
                     f"{_accuracy_cell(mine)}, others {format_accuracy(min(others))}-{format_accuracy(max(others))}")
-            found.append(Flag(environment, entry, what, known_deviation(environment, name, accuracy_check)))
-        for probe, majority in _probe_majorities(mine["probes"]).items():
-            if usual_probes[probe] is not None and majority != usual_probes[probe]:
-                what = f"probe {probe}: most seeds {majority!r}, usual {usual_probes[probe]!r}"
-                found.append(Flag(environment, entry, what, known_deviation(environment, name, "probes")))
-        if mine["normalised_throughput"] and throughputs:
-            ratio = mine["normalised_throughput"] / statistics.median(throughputs)
+            found.append(Flag(environment, entry, what, known_deviation(environment, name, accuracy_check, keras[environment])))
+        for probe, shown in _probe_majorities(mine.probes).items():
+            if usual_probes[probe] is not None and shown != usual_probes[probe]:
+                what = f"probe {probe}: most seeds {shown!r}, usual {usual_probes[probe]!r}"
+                found.append(Flag(environment, entry, what, known_deviation(environment, name, "probes", keras[environment])))
+        if mine.normalised_throughput and throughputs:
+            ratio = mine.normalised_throughput / statistics.median(throughputs)
             if not 1 / THROUGHPUT_FACTOR <= ratio <= THROUGHPUT_FACTOR:
                 what = f"throughput {ratio:.2f}x the median environment's"
                 explained = THROUGHPUT_EXPLAINED.get(f"{environment}@{path}") or THROUGHPUT_EXPLAINED.get(environment)
@@ -115,33 +111,33 @@ def _entry_flags(entry: str, documents: dict[str, dict]) -> list[Flag]:
     return found
 
 
-def _accuracy_cell(entry: dict) -> str:
-    accuracies = entry["accuracy"]
+def _accuracy_cell(entry: BaselineEntry) -> str:
+    accuracies = entry.accuracy
     return (f"{format_accuracy(statistics.median(accuracies))} "
             f"({format_accuracy(min(accuracies))}-{format_accuracy(max(accuracies))}, "
             f"{len(accuracies)} seed{'s' if len(accuracies) > 1 else ''})")
 
 
-def _probes_cell(entry: dict) -> str:
+def _probes_cell(entry: BaselineEntry) -> str:
     shown = []
-    for probe, majority in _probe_majorities(entry["probes"]).items():
-        held = sum(outcomes.get(probe) == majority for outcomes in entry["probes"])
-        shown.append(f"{probe}={majority!r} {held}/{len(entry['probes'])}" if majority is not None else f"{probe}: no majority")
+    for probe, most in _probe_majorities(entry.probes).items():
+        held = sum(outcomes.get(probe) == most for outcomes in entry.probes)
+        shown.append(f"{probe}={most!r} {held}/{len(entry.probes)}" if most is not None else f"{probe}: no majority")
     return "; ".join(shown) or "-"
 
 
-def _throughput_cell(entry: dict) -> str:
-    normalised = entry["normalised_throughput"]
-    return f"{entry['steps_per_second']:.0f}" + ("" if normalised is None else f" ({normalised:.0f})")
+def _throughput_cell(entry: BaselineEntry) -> str:
+    normalised = entry.normalised_throughput
+    return f"{entry.steps_per_second:.0f}" + ("" if normalised is None else f" ({normalised:.0f})")
 
 
-def markdown(documents: dict[str, dict]) -> str:
+def markdown(documents: dict[str, Baseline]) -> str:
     """The report: the environments, the flagged differences, then one table per entry."""
     lines = ["# alphabench across environments", "", "| environment | Keras | backend | CPU |", "|---|---|---|---|"]
     for environment, document in documents.items():
-        fingerprint = document["environment"]
-        lines.append(f"| {environment} | {fingerprint['keras_version']} | {fingerprint['backend']} "
-                     f"{fingerprint['backend_version']} | {fingerprint['cpu']} |")
+        fingerprint = document.environment
+        lines.append(f"| {environment} | {fingerprint.keras_version} | {fingerprint.backend} "
+                     f"{fingerprint.backend_version} | {fingerprint.cpu} |")
     found = flags(documents)
     lines += ["", f"## Differences ({len(found)})", ""]
     # Explanations are long and shared by many flags: each is written once, as a numbered note.
@@ -153,18 +149,18 @@ def markdown(documents: dict[str, dict]) -> str:
     if notes:
         lines += ["", "Notes:", ""] + [f"{number}. {explanation}" for explanation, number in notes.items()]
     flagged = {(flag.environment, flag.entry) for flag in found}
-    entries = sorted({entry for document in documents.values() for entry in document["framings"]})
+    entries = sorted({entry for document in documents.values() for entry in document.framings})
     for entry in entries:
         lines += ["", f"## {entry}", "",
                   "| environment | accuracy median (range) | epochs to 100% (median) | probes (majority) | "
                   "steps/s (normalised) | flagged |", "|---|---|---|---|---|---|"]
         for environment, document in documents.items():
-            mine = document["framings"].get(entry)
+            mine = document.framings.get(entry)
             mark = "yes" if (environment, entry) in flagged else ""
             if mine is None:
                 lines.append(f"| {environment} | not in baseline | | | | {mark} |")
                 continue
-            epochs = format_epochs(median_epochs_to_100(mine["epochs_to_100"]))
+            epochs = format_epochs(median_epochs_to_100(mine.epochs_to_100))
             lines.append(f"| {environment} | {_accuracy_cell(mine)} | {epochs} | {_probes_cell(mine)} | "
                          f"{_throughput_cell(mine)} | {mark} |")
     return "\n".join(lines) + "\n"

@@ -3,13 +3,15 @@
 A framing is everything that distinguishes one of the tutorial's experiments: how the pairs are cut
 from the alphabet, how they are laid out as [samples, time steps, features], the network's size and
 how it is trained. Runners, tests, benchmarks and reports all read these definitions; nothing here
-knows about Keras or pytest. Figures and hyperparameters come from ../shared/FRAMINGS.md.
+knows about Keras or pytest. Figures and hyperparameters are the tutorial's (README.md, "Framings").
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+
+from alphabench.errors import UsageError
 
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -96,7 +98,7 @@ class Framing:
 
 def _require(condition: bool, message: str) -> None:
     if not condition:
-        raise ValueError(message)
+        raise UsageError(message)
 
 
 def _require_positive_int(name: str, value) -> None:
@@ -248,58 +250,6 @@ def get_framing(name: str) -> Framing:
     try:
         return FRAMINGS[name]
     except KeyError:
-        raise ValueError(
+        raise UsageError(
             f"unknown framing {name!r}; choose from: {', '.join(FRAMINGS)} (see `alphabench list`)"
         ) from None
-
-
-@dataclass(frozen=True)
-class KnownDeviation:
-    """Where a framing does not show, on some environment, what the tutorial reported, and why."""
-
-    # The checks it fails (test_learning's "accuracy", "probes", "lessons", "reference", ...);
-    # "training": it cannot be trained at all, so every check fails.
-    breaks: tuple[str, ...]
-    why: str
-
-
-# The cause of each, as far as it was traced. Tests turn these into strict expected failures of the
-# checks they break (so the day it is fixed, the suite says so) and the CLI reports them as
-# "expected failure" instead of a regression.
-KNOWN_DEVIATIONS: dict[tuple[str, str], KnownDeviation] = {
-    ("keras3-tensorflow", "timestep_window_2"): KnownDeviation(("accuracy",),
-        "the tutorial's 100% is one run; over 9 seeds here only 4 reach 100% after 500 epochs and the "
-        "rest miss one of the 24 pairs (median 95.83%, seeds 1-3: 95.83/100/95.83%): two letters of "
-        "context train slower than three (timestep_window: 7 of 9 seeds at 100%), not a Keras defect "
-        "(tf-keras: 6 of 9, JAX: 6 of 9, torch: 4 of 9 seeds at 100%, where seeds 1-3 happen to pass)"
-    ),
-    ("keras3-torch", "stateful"): KnownDeviation(("training",),
-        "Keras 3's PyTorch backend cannot train a stateful LSTM: RNN.call stores the new state with "
-        "Variable.assign (keras/src/layers/rnn/rnn.py, `self_state.assign(state)`), which on torch is an "
-        "in-place copy_ (keras/src/backend/torch/core.py, Variable._direct_assign) into the tensor the "
-        "step's graph used as its initial state, so backward raises 'one of the variables needed for "
-        "gradient computation has been modified by an inplace operation'"
-    ),
-    ("keras3-torch", "timestep_window"): KnownDeviation(("reference",),
-        "the default run checks one tutorial-style seed against the tutorial's single-run 100%; on "
-        "torch seed 1's reference run reaches 100% at epoch 480 and ends the 500 epochs at 95.65% "
-        "(one pair lost again), while 8 of 9 fast-path seeds end at 100%: the spread timestep_window "
-        "shows on every environment (TensorFlow: 7 of 9 seeds), not a Keras defect"
-    ),
-    ("keras3-jax", "stateful"): KnownDeviation(("accuracy", "probes", "lessons", "reference"),
-        "Keras 3's JAX backend never carries a stateful LSTM's state from one batch to the next inside "
-        "fit, train_on_batch or predict_on_batch: the state variables are created untracked "
-        "(keras/src/layers/rnn/rnn.py, _create_state_variables under "
-        "@tracking.no_automatic_dependency_tracking), so they are not among the model's "
-        "non_trainable_variables that JAX's stateless train and predict steps thread through "
-        "(keras/src/backend/jax/trainer.py), and RNN.call's `self_state.assign(state)` is dropped; "
-        "every batch starts from zeros, so it learns only what one_char can (9 seeds: 68-80%, "
-        "recites BBBB...)"
-    ),
-}
-
-
-def known_deviation(environment: str, framing_name: str, check: str) -> str | None:
-    """Why `check` ("accuracy", "probes", ...) of this framing is expected to fail here, or None."""
-    deviation = KNOWN_DEVIATIONS.get((environment, framing_name))
-    return deviation.why if deviation and {"training", check} & set(deviation.breaks) else None

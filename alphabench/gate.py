@@ -38,10 +38,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from alphabench.baseline import (
+from alphabench.results import (
     UPDATE_COMMAND,
+    Baseline,
+    BaselineEntry,
+    Fingerprint,
+    SeedResult,
     describe_seeds,
-    environment_differences,
     format_accuracy,
     format_epochs,
     median_epochs_to_100,
@@ -86,21 +89,21 @@ def false_alarm_rate(n_baseline: int, n_current: int) -> float:
     return 1 / math.comb(n_baseline + n_current, n_current)
 
 
-def same_environment(baseline_env: dict, now_env: dict) -> bool:
+def same_environment(baseline_env: Fingerprint, now_env: Fingerprint) -> bool:
     """Whether the two fingerprints promise bit-identical results for the same seed."""
-    return not environment_differences(baseline_env, now_env)
+    return not baseline_env.differences(now_env)
 
 
 def compare_all(
-    baseline_doc: dict | None,
-    results_by_framing: dict[str, list[dict]],
+    baseline_doc: Baseline | None,
+    results_by_framing: dict[str, list[SeedResult]],
     calibration_seconds: float | None,
     samples_by_framing: dict[str, int],
 ) -> list[Finding]:
     """Findings for every framing in `results_by_framing` against the environment's baseline file."""
     findings = []
     for name, results in results_by_framing.items():
-        if baseline_doc is None or name not in baseline_doc["framings"]:
+        if baseline_doc is None or name not in baseline_doc.framings:
             where = "this environment" if baseline_doc is None else "this framing in this environment"
             findings.append(
                 Finding(
@@ -115,10 +118,10 @@ def compare_all(
             continue
         findings += compare(
             name,
-            baseline_doc["framings"][name],
+            baseline_doc.framings[name],
             results,
             calibration_seconds,
-            baseline_doc["environment"],
+            baseline_doc.environment,
             samples_by_framing[name],
         )
     return findings
@@ -126,10 +129,10 @@ def compare_all(
 
 def compare(
     framing_name: str,
-    baseline: dict,
-    results: list[dict],
+    baseline: BaselineEntry,
+    results: list[SeedResult],
     calibration_seconds: float | None,
-    baseline_env: dict,
+    baseline_env: Fingerprint,
     samples: int,
 ) -> list[Finding]:
     """Findings for one framing's per-seed `results` against its baseline entry (rules 1-4)."""
@@ -137,21 +140,21 @@ def compare(
     mismatch = _settings_mismatch(framing_name, baseline, path, settings)
     if mismatch:
         return [mismatch]
-    now_env = results[0]["environment"]
-    shared_seeds = [result for result in results if result["seed"] in baseline["seeds"]]
+    now_env = results[0].environment
+    shared_seeds = [result for result in results if result.seed in baseline.seeds]
     if same_environment(baseline_env, now_env) and shared_seeds:
         findings = _exact_reproduction(framing_name, baseline, shared_seeds)
     else:
         findings = _accuracy_distribution(framing_name, baseline, results, samples)
         findings += _epochs_to_100_shift(framing_name, baseline, results)
         findings += _probe_majorities(framing_name, baseline, results)
-    other_cpu = baseline_env.get("cpu") if baseline_env.get("cpu") != now_env.get("cpu") else None
+    other_cpu = baseline_env.cpu if baseline_env.cpu != now_env.cpu else None
     return findings + _throughput(framing_name, baseline, results, calibration_seconds, other_cpu)
 
 
-def _settings_mismatch(framing: str, baseline: dict, path: str, settings: dict) -> Finding | None:
-    before = {"path": baseline["path"], **baseline["settings"]}
-    after = {"path": path, **settings}
+def _settings_mismatch(framing: str, baseline: BaselineEntry, path: str, settings) -> Finding | None:
+    before = {"path": baseline.path, **baseline.settings.as_dict()}
+    after = {"path": path, **settings.as_dict()}
     differing = sorted(key for key in before.keys() | after.keys() if before.get(key) != after.get(key))
     if not differing:
         return None
@@ -165,48 +168,48 @@ def _settings_mismatch(framing: str, baseline: dict, path: str, settings: dict) 
     )
 
 
-def _exact_reproduction(framing: str, baseline: dict, shared_seeds: list[dict]) -> list[Finding]:
+def _exact_reproduction(framing: str, baseline: BaselineEntry, shared_seeds: list[SeedResult]) -> list[Finding]:
     rule = "same environment and seed must reproduce the baseline exactly (numerical change)"
     by_seed = {
         seed: (accuracy, epochs, probes)
         for seed, accuracy, epochs, probes in zip(
-            baseline["seeds"], baseline["accuracy"], baseline["epochs_to_100"], baseline["probes"]
+            baseline.seeds, baseline.accuracy, baseline.epochs_to_100, baseline.probes
         )
     }
     findings = []
-    for result in sorted(shared_seeds, key=lambda r: r["seed"]):
-        seed = result["seed"]
+    for result in sorted(shared_seeds, key=lambda r: r.seed):
+        seed = result.seed
         accuracy, epochs, probes = by_seed[seed]
-        if result["accuracy"] != accuracy:
+        if result.accuracy != accuracy:
             findings.append(
                 Finding(
                     framing,
                     f"accuracy[seed {seed}]",
                     format_accuracy(accuracy),
-                    format_accuracy(result["accuracy"]),
+                    format_accuracy(result.accuracy),
                     rule,
                     "regression",
                 )
             )
-        if result["epochs_to_100"] != epochs:
+        if result.epochs_to_100 != epochs:
             findings.append(
                 Finding(
                     framing,
                     f"epochs_to_100[seed {seed}]",
                     format_epochs(epochs),
-                    format_epochs(result["epochs_to_100"]),
+                    format_epochs(result.epochs_to_100),
                     rule,
                     "regression",
                 )
             )
-        for probe in sorted(probes.keys() | result["probes"].keys()):
-            if probes.get(probe) != result["probes"].get(probe):
+        for probe in sorted(probes.keys() | result.probes.keys()):
+            if probes.get(probe) != result.probes.get(probe):
                 findings.append(
                     Finding(
                         framing,
                         f"probes.{probe}[seed {seed}]",
                         repr(probes.get(probe)),
-                        repr(result["probes"].get(probe)),
+                        repr(result.probes.get(probe)),
                         rule,
                         "regression",
                     )
@@ -226,12 +229,12 @@ def shift(now: Sequence[float], before: Sequence[float], samples: int) -> str | 
     return None
 
 
-def _accuracy_distribution(framing: str, baseline: dict, results: list[dict], samples: int) -> list[Finding]:
-    now = [result["accuracy"] for result in results]
-    rate = false_alarm_rate(len(baseline["accuracy"]), len(now))
-    baseline_text = _median_text(baseline["accuracy"], baseline["seeds"])
+def _accuracy_distribution(framing: str, baseline: BaselineEntry, results: list[SeedResult], samples: int) -> list[Finding]:
+    now = [result.accuracy for result in results]
+    rate = false_alarm_rate(len(baseline.accuracy), len(now))
+    baseline_text = _median_text(baseline.accuracy, baseline.seeds)
     now_text = _median_accuracy(results)
-    moved = shift(now, baseline["accuracy"], samples)
+    moved = shift(now, baseline.accuracy, samples)
     if moved == "below":
         rule = f"every seed below the baseline's worst by >= 1 sample (false-alarm rate {rate:.2%})"
         if rate > MAX_FALSE_ALARM_RATE:  # too few seeds for this to mean much: say it, don't fail
@@ -244,17 +247,17 @@ def _accuracy_distribution(framing: str, baseline: dict, results: list[dict], sa
     return []
 
 
-def _epochs_to_100_shift(framing: str, baseline: dict, results: list[dict]) -> list[Finding]:
-    before = median_epochs_to_100(baseline["epochs_to_100"])
-    after = median_epochs_to_100([result["epochs_to_100"] for result in results])
+def _epochs_to_100_shift(framing: str, baseline: BaselineEntry, results: list[SeedResult]) -> list[Finding]:
+    before = median_epochs_to_100(baseline.epochs_to_100)
+    after = median_epochs_to_100([result.epochs_to_100 for result in results])
     if before == after or (math.isfinite(before) and abs(after - before) <= EPOCHS_TO_100_TOLERANCE * before):
         return []
-    seeds_now = [result["seed"] for result in results]
+    seeds_now = [result.seed for result in results]
     return [
         Finding(
             framing,
             "epochs_to_100",
-            f"{format_epochs(before)} (median of seeds {describe_seeds(baseline['seeds'])})",
+            f"{format_epochs(before)} (median of seeds {describe_seeds(baseline.seeds)})",
             f"{format_epochs(after)} (median of seeds {describe_seeds(seeds_now)})",
             f"median moved by more than {EPOCHS_TO_100_TOLERANCE:.0%} (reported, not failing)",
             "change",
@@ -262,24 +265,31 @@ def _epochs_to_100_shift(framing: str, baseline: dict, results: list[dict]) -> l
     ]
 
 
-def _probe_majorities(framing: str, baseline: dict, results: list[dict]) -> list[Finding]:
+def majority(outcomes: Sequence) -> object:
+    """The outcome more than half of `outcomes` show, or None where none does."""
+    if not outcomes:
+        return None
+    value, count = Counter(outcomes).most_common(1)[0]
+    return value if 2 * count > len(outcomes) else None
+
+
+def _probe_majorities(framing: str, baseline: BaselineEntry, results: list[SeedResult]) -> list[Finding]:
     findings = []
-    for probe in sorted({name for outcomes in baseline["probes"] for name in outcomes}):
-        counts = Counter(outcomes.get(probe) for outcomes in baseline["probes"])
-        majority, baseline_count = counts.most_common(1)[0]
-        if 2 * baseline_count <= len(baseline["probes"]):
+    for probe in sorted({name for outcomes in baseline.probes for name in outcomes}):
+        before = [outcomes.get(probe) for outcomes in baseline.probes]
+        held = majority(before)
+        if held is None:
             continue  # no outcome most baseline seeds agreed on: nothing stable to hold to
-        now = [result["probes"].get(probe) for result in results]
-        now_count = now.count(majority)
-        if 2 * now_count > len(now):
+        now = [result.probes.get(probe) for result in results]
+        if majority(now) == held:
             continue
         most_common_now = Counter(now).most_common(1)[0][0]
         findings.append(
             Finding(
                 framing,
                 f"probes.{probe}",
-                f"{majority!r} on {baseline_count} of {len(baseline['probes'])} seeds",
-                f"{majority!r} on {now_count} of {len(now)} seeds (most common now: {most_common_now!r})",
+                f"{held!r} on {before.count(held)} of {len(before)} seeds",
+                f"{held!r} on {now.count(held)} of {len(now)} seeds (most common now: {most_common_now!r})",
                 "the outcome of most baseline seeds must stay the outcome of most seeds",
                 "regression",
             )
@@ -288,20 +298,21 @@ def _probe_majorities(framing: str, baseline: dict, results: list[dict]) -> list
 
 
 def _throughput(
-    framing: str, baseline: dict, results: list[dict], calibration_seconds: float | None, other_cpu: str | None
+    framing: str, baseline: BaselineEntry, results: list[SeedResult], calibration_seconds: float | None,
+    other_cpu: str | None,
 ) -> list[Finding]:
     """Rule 4; `other_cpu`: the baseline's CPU model where it is not this machine's."""
-    steps_per_second = statistics.median(result["steps_per_second"] for result in results)
-    before = baseline["normalised_throughput"]
+    steps_per_second = statistics.median(result.steps_per_second for result in results)
+    before = baseline.normalised_throughput
     after = normalised_throughput(steps_per_second, calibration_seconds)
-    baseline_text = _throughput_text(before, baseline["steps_per_second"])
+    baseline_text = _throughput_text(before, baseline.steps_per_second)
     now_text = _throughput_text(after, steps_per_second)
     if before is None or after is None:
         rule = "not compared: needs a CPU calibration on both sides to compare across machines"
         return [Finding(framing, "throughput", baseline_text, now_text, rule, "note")]
     if after < before * (1 - THROUGHPUT_TOLERANCE):
         rule = f"normalised throughput more than {THROUGHPUT_TOLERANCE:.0%} below the baseline's"
-        if baseline["path"] == "reference":
+        if baseline.path == "reference":
             rule += " (reference path: reported, not failed; its speed depends on the neighbouring worker)"
             return [Finding(framing, "throughput", baseline_text, now_text, rule, "change")]
         if other_cpu:
@@ -325,5 +336,5 @@ def _median_text(accuracies: Sequence[float], seeds: Sequence[int]) -> str:
     return f"{format_accuracy(statistics.median(accuracies))} (median of seeds {describe_seeds(seeds)})"
 
 
-def _median_accuracy(results: list[dict]) -> str:
-    return _median_text([result["accuracy"] for result in results], [result["seed"] for result in results])
+def _median_accuracy(results: list[SeedResult]) -> str:
+    return _median_text([result.accuracy for result in results], [result.seed for result in results])

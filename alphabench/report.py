@@ -6,38 +6,27 @@ import json
 from pathlib import Path
 
 from alphabench.gate import Finding
-from alphabench.verdict import Summary, format_accuracies
+from alphabench.results import Baseline, BaselineEntry, Fingerprint, format_accuracies, format_epochs
+from alphabench.summary import Summary
+from alphabench.verdict import FramingVerdict
 
 COLUMNS = ("framing", "accuracy (median)", "per seed", "tutorial", "epochs to 100%", "train s", "steps/s", "verdict")
 
 
-def verdict_of(summary: Summary, findings: list[Finding], expected_failure: str | None, judged: bool) -> str:
-    if not judged:
-        return "not judged"
-    failed = bool(summary.problems()) or any(f.kind == "regression" for f in findings)
-    if expected_failure:
-        return "expected failure" if failed else "UNEXPECTED PASS"
-    return "FAIL" if failed else "ok"
-
-
-def rows(summaries: list[Summary], findings_by_framing, expected_failures, judged=True) -> list[tuple[str, ...]]:
-    table = []
-    for summary in summaries:
-        name = summary.framing.name
-        epochs = summary.median_epochs_to_100
-        table.append(
-            (
-                name,
-                f"{summary.median_accuracy:.2%}",
-                format_accuracies(summary.accuracies),
-                summary.framing.reported_range,
-                "never" if epochs is None else f"{epochs:g}",
-                f"{summary.train_seconds:.1f}",
-                f"{summary.steps_per_second:.0f}",
-                verdict_of(summary, findings_by_framing.get(name, []), expected_failures.get(name), judged),
-            )
+def rows(summaries: list[Summary], verdicts: dict[str, FramingVerdict]) -> list[tuple[str, ...]]:
+    return [
+        (
+            summary.framing.name,
+            f"{summary.median_accuracy:.2%}",
+            format_accuracies(summary.accuracies),
+            summary.framing.reported_range,
+            format_epochs(summary.median_epochs_to_100),
+            f"{summary.train_seconds:.1f}",
+            f"{summary.steps_per_second:.0f}",
+            verdicts[summary.framing.name].status,
         )
-    return table
+        for summary in summaries
+    ]
 
 
 def text_table(table: list[tuple[str, ...]]) -> str:
@@ -53,29 +42,34 @@ def markdown_table(table: list[tuple[str, ...]]) -> str:
     return "\n".join(lines)
 
 
-def write(directory: str, environment: dict, summaries, findings, problems, table, baseline_doc) -> list[Path]:
+def write(directory: str, environment: Fingerprint, summaries: list[Summary], findings: list[Finding],
+          verdicts: list[FramingVerdict], table, baseline: Baseline | None) -> list[Path]:
     """report.json, report.md and one learning-curve PNG per framing (now against the baseline)."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
+    failures = [f"{v.framing}: {line}" for v in verdicts for line in v.lines()]
     document = {
-        "environment": environment,
-        "results": {s.framing.name: list(s.results) for s in summaries},
-        "problems": problems,
+        "environment": environment.as_dict(),
+        "results": {s.framing.name: [r.as_dict() for r in s.results] for s in summaries},
+        "verdicts": {v.framing: v.status for v in verdicts},
+        "failures": failures,
         "findings": [f.__dict__ for f in findings],
     }
     written = [out / "report.json", out / "report.md"]
     written[0].write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")
-    plots = [_plot(out, s, (baseline_doc or {}).get("framings", {}).get(s.framing.name)) for s in summaries]
+    entries = baseline.framings if baseline else {}
+    plots = [_plot(out, s, entries.get(s.framing.name)) for s in summaries]
+    changes = [f.line() for f in findings if f.kind == "change"]
     markdown = [
-        f"# alphabench: {environment['environment']} (Keras {environment['keras_version']}, "
-        f"{environment['backend']} {environment['backend_version']})",
+        f"# alphabench: {environment.environment} (Keras {environment.keras_version}, "
+        f"{environment.backend} {environment.backend_version})",
         "",
         markdown_table(table),
         "",
-        "## Problems and regressions",
+        "## Failures and changes",
         "",
-        *(f"- {line}" for line in problems + [f.line() for f in findings if f.kind != "note"]),
-        *(["- none"] if not problems and not any(f.kind != "note" for f in findings) else []),
+        *(f"- {line}" for line in failures + changes),
+        *(["- none"] if not failures + changes else []),
         "",
         "## Notes",
         "",
@@ -89,7 +83,7 @@ def write(directory: str, environment: dict, summaries, findings, problems, tabl
     return written + plots
 
 
-def _plot(out: Path, summary: Summary, framing_baseline: dict | None) -> Path:
+def _plot(out: Path, summary: Summary, framing_baseline: BaselineEntry | None) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display on a CI machine
@@ -98,10 +92,10 @@ def _plot(out: Path, summary: Summary, framing_baseline: dict | None) -> Path:
 
     figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(9, 3.2))
     for key, axis in (("loss", loss_axis), ("accuracy", accuracy_axis)):
-        curves = np.array([r["history"][key] for r in summary.results])
+        curves = np.array([getattr(r, f"{key}_history") for r in summary.results])
         axis.plot(np.arange(1, curves.shape[1] + 1), np.median(curves, axis=0), label="now")
-        if framing_baseline and framing_baseline.get(f"{key}_curve"):
-            baseline_curve = framing_baseline[f"{key}_curve"]
+        if framing_baseline and getattr(framing_baseline, f"{key}_curve"):
+            baseline_curve = getattr(framing_baseline, f"{key}_curve")
             epochs = np.linspace(1, curves.shape[1], len(baseline_curve))
             axis.plot(epochs, baseline_curve, "--", label="baseline")
         axis.set_xlabel("epoch")

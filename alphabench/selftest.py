@@ -25,15 +25,16 @@ class Injection:
     patch: object  # () -> context manager applying the regression
 
     def run(self, baselines: str) -> list[str]:
-        """What the gate says about the injected run: one line per problem or regression."""
+        """What the gate says about the injected run: one line per failure, if the verdict fails it."""
         with self.patch():
             session = Session(seeds=self.seeds, path=self.path, baselines=baselines)
-            return judge(session, self.framing)
+            return alarms(session, self.framing)
 
 
-def judge(session: Session, framing: str) -> list[str]:
-    problems = session.summary(framing).problems()
-    return problems + [f.line() for f in session.findings([framing]) if f.kind == "regression"]
+def alarms(session: Session, framing: str) -> list[str]:
+    """The verdict's failure lines, where it fails the run (alphabench.verdict decides)."""
+    verdict = session.verdict(framing)
+    return verdict.lines() or [verdict.status] if verdict.fails_run else []
 
 
 def _lower_adam_learning_rate():
@@ -94,4 +95,4 @@ RERUN_FRAMING = "one_char"
 
 def rerun_unchanged(reruns: int, baselines: str) -> list[list[str]]:
     """Alarms of each of `reruns` unchanged runs (each should be empty)."""
-    return [judge(Session(baselines=baselines), RERUN_FRAMING) for _ in range(reruns)]
+    return [alarms(Session(baselines=baselines), RERUN_FRAMING) for _ in range(reruns)]

@@ -7,13 +7,17 @@ baseline. It imports Keras (through the trainer) only when something is trained.
 
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from alphabench import baseline, gate, verdict
 from alphabench.calibration import calibration_seconds
 from alphabench.data import sample_count
-from alphabench.framings import Framing, get_framing, known_deviation
+from alphabench.deviations import known_deviation
+from alphabench.framings import Framing, get_framing
+from alphabench.results import Baseline, SeedResult, entry_key
+from alphabench.summary import Summary
 
 
 @dataclass
@@ -23,7 +27,8 @@ class Session:
     epochs: int | None = None
     units: int | None = None
     baselines: str = "baselines"
-    results: dict[str, list[dict]] = field(default_factory=dict)
+    results: dict[str, list[SeedResult]] = field(default_factory=dict)
+    training_errors: dict[str, BaseException] = field(default_factory=dict)
     _calibration: float | None = None
 
     @property
@@ -37,26 +42,32 @@ class Session:
     def seeds_for(self, name: str) -> tuple[int, ...]:
         return self.seeds or get_framing(name).seeds
 
-    def train(self, name: str, progress=None) -> list[dict]:
-        """Train `name` on its seeds, once per session.
+    def train(self, name: str, progress=None) -> list[SeedResult]:
+        """Train `name` on its seeds, once per session (a failure, too, is raised again, not retried).
 
         Seeds train as replica groups of the framing's default size, so a seed's numbers and the
         measured throughput do not depend on how many other seeds were asked for: a 10-seed baseline
         holds, for seeds 1-3, exactly what a default 3-seed run produces.
         """
+        if name in self.training_errors:
+            raise self.training_errors[name]
         if name not in self.results:
             from alphabench import trainer  # imports Keras: only when something is trained
 
             seeds, group = self.seeds_for(name), len(get_framing(name).seeds)
-            self.results[name] = [
-                result
-                for start in range(0, len(seeds), group)
-                for result in trainer.train(self.framing(name), seeds[start : start + group], self.path, progress)
-            ]
+            try:
+                self.results[name] = [
+                    result
+                    for start in range(0, len(seeds), group)
+                    for result in trainer.train(self.framing(name), seeds[start : start + group], self.path, progress)
+                ]
+            except Exception as error:
+                self.training_errors[name] = error
+                raise
         return self.results[name]
 
-    def summary(self, name: str) -> verdict.Summary:
-        return verdict.Summary(self.framing(name), tuple(self.train(name)))
+    def summary(self, name: str) -> Summary:
+        return Summary(self.framing(name), tuple(self.train(name)))
 
     @property
     def environment(self) -> str:
@@ -74,12 +85,12 @@ class Session:
             self._calibration = calibration_seconds()
         return self._calibration
 
-    def load_baseline(self) -> dict | None:
+    def load_baseline(self) -> Baseline | None:
         """The environment's baseline, None if there is none yet; a broken one raises BaselineError."""
         return baseline.load(self.baseline_file) if self.baseline_file.exists() else None
 
     def baseline_key(self, name: str) -> str:
-        return baseline.entry_key(name, self.path)
+        return entry_key(name, self.path)
 
     def findings(self, names=None) -> list[gate.Finding]:
         names = list(names or self.results)
@@ -87,11 +98,30 @@ class Session:
             self.load_baseline(),
             {self.baseline_key(name): self.train(name) for name in names},
             self.calibration,
-            {self.baseline_key(name): self.samples(name) for name in names},
+            {self.baseline_key(name): sample_count(get_framing(name)) for name in names},
         )
 
-    def samples(self, name: str) -> int:
-        return sample_count(get_framing(name))
-
     def expected_failure(self, name: str, check: str = "accuracy") -> str | None:
-        return known_deviation(self.environment, name, check)
+        from alphabench import compat
+
+        return known_deviation(self.environment, name, check, compat.keras.__version__)
+
+    def verdict(self, name: str) -> verdict.FramingVerdict:
+        """The framing's verdict (alphabench.verdict decides), training it first if need be.
+
+        A framing whose training raises is judged a "training" failure, expected where a known
+        deviation says so; an unexpected one also prints its traceback, which may be a bug.
+        """
+        checks = ["training"] + [verdict.check_name(c, self.path) for c in ("accuracy", "probes", "baseline")]
+        expected = {check: self.expected_failure(name, check) for check in checks}
+        try:
+            self.train(name)
+        except Exception as error:
+            if not expected["training"]:
+                traceback.print_exception(error)
+            message = f"{type(error).__name__}: {error}".splitlines()[0]
+            return verdict.judge(name, verdict.failures_of(name, None, [], self.path, message), expected)
+        if self.overridden:  # expectations and baselines hold for the tutorial's settings only
+            return verdict.judge(name, [], {}, judged=False)
+        failures = verdict.failures_of(name, self.summary(name), self.findings([name]), self.path)
+        return verdict.judge(name, failures, expected)

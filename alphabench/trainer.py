@@ -1,4 +1,4 @@
-"""Train a framing through Keras's public training API and describe the outcome as plain data.
+"""Train a framing through Keras's public training API and describe the outcome as typed records.
 
 Two paths train the same model (one LSTM layer, Dense(26, softmax), categorical cross-entropy, Adam
 with its defaults) for the same number of optimiser steps of the same batch size:
@@ -29,8 +29,10 @@ import numpy as np
 
 from alphabench import compat
 from alphabench.compat import keras
+from alphabench.errors import UsageError
 from alphabench.data import ALPHABET, CLASSES, Dataset, build_dataset, encode, random_pattern_indices, steps_per_epoch
 from alphabench.framings import TRAINING_PATHS, Framing
+from alphabench.results import SeedResult, Settings
 
 RANDOM_PATTERNS = 20  # the tutorial predicts 20 randomly drawn patterns
 BATCH_INDEPENDENCE_SAMPLES = 25
@@ -52,12 +54,12 @@ def build_model(framing: Framing, dataset: Dataset, seed: int, name: str = "mode
 
 def train(
     framing: Framing, seeds: Sequence[int], path: str = "fast", progress: Progress | None = None
-) -> list[dict]:
-    """Train `framing` once per seed and return one JSON-serialisable result per seed."""
+) -> list[SeedResult]:
+    """Train `framing` once per seed and return one result per seed."""
     if path not in TRAINING_PATHS:
-        raise ValueError(f"unknown training path {path!r}; choose from {TRAINING_PATHS}")
+        raise UsageError(f"unknown training path {path!r}; choose from {TRAINING_PATHS}")
     if not seeds or len(set(seeds)) != len(seeds):
-        raise ValueError(f"need one or more distinct seeds, got {list(seeds)}")
+        raise UsageError(f"need one or more distinct seeds, got {list(seeds)}")
     compat.enable_determinism()
     compat.use_one_cpu_thread()
     dataset = build_dataset(framing)
@@ -65,32 +67,29 @@ def train(
     models, histories, seconds, epoch_seconds = runner(framing, dataset, list(seeds), progress)
     # Models trained by one fit call: all replicas on the fast path, one seed at a time otherwise.
     models_per_epoch = len(models) if path == "fast" else 1
+    environment = compat.fingerprint()
+    settings = Settings(framing.units, framing.epochs, framing.batch_size or len(dataset), framing.shuffle,
+                        framing.stateful)
+    # Optimiser steps (all models trained together) per second of a median epoch: a neighbour's burst
+    # of load slows some epochs, a real slowdown every one; compilation is left out.
+    steps_per_second = round(steps_per_epoch(framing) * models_per_epoch / statistics.median(epoch_seconds), 1)
     return [
-        {
-            "framing": framing.name,
-            "path": path,
-            "seed": seed,
-            "settings": {
-                "units": framing.units,
-                "epochs": framing.epochs,
-                "batch_size": framing.batch_size or len(dataset),
-                "shuffle": framing.shuffle,
-                "stateful": framing.stateful,
-            },
-            "accuracy": evaluate(framing, model, dataset),
-            "epochs_to_100": epochs_to_full_accuracy(history["accuracy"]),
-            "history": history,
-            "probes": run_probes(framing, model, dataset, seed),
-            "replicas": len(seeds),
-            "train_seconds": round(seconds, 3),
-            # Optimiser steps (all models trained together) per second of a median epoch: a neighbour's
-            # burst of load slows some epochs, a real slowdown every one; compilation is left out.
-            "steps_per_second": round(
-                steps_per_epoch(framing) * models_per_epoch / statistics.median(epoch_seconds), 1
-            ),
-            "environment": compat.fingerprint(),
-        }
-        for seed, model, history in zip(seeds, models, histories)
+        SeedResult(
+            framing=framing.name,
+            path=path,
+            seed=seed,
+            settings=settings,
+            accuracy=evaluate(framing, model, dataset),
+            epochs_to_100=epochs_to_full_accuracy(accuracy),
+            loss_history=loss,
+            accuracy_history=accuracy,
+            probes=run_probes(framing, model, dataset, seed),
+            replicas=len(seeds),
+            train_seconds=round(seconds, 3),
+            steps_per_second=steps_per_second,
+            environment=environment,
+        )
+        for seed, model, (loss, accuracy) in zip(seeds, models, histories)
     ]
 
 
@@ -223,8 +222,9 @@ def _report(progress: Progress | None, done: int, total: int) -> None:
         progress(done, total)
 
 
-def _rounded_history(loss, accuracy) -> dict:
-    return {"loss": [round(float(v), 6) for v in loss], "accuracy": [round(float(v), 6) for v in accuracy]}
+def _rounded_history(loss, accuracy) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(loss per epoch, accuracy per epoch)."""
+    return tuple(round(float(v), 6) for v in loss), tuple(round(float(v), 6) for v in accuracy)
 
 
 def epochs_to_full_accuracy(accuracy_per_epoch: Sequence[float]) -> int | None:

@@ -1,77 +1,112 @@
-"""What a framing's runs add up to: summary statistics and whether they show what they must.
+"""The one place that decides: a framing's verdict from everything judged about it, and the run's.
 
-Pure Python: the CLI, the pytest plugin and the reports all judge runs through this module.
+The CLI's table and exit status, the report, the selftest and the training tests all ask this
+module; none of them decides on its own.
 """
 
 from __future__ import annotations
 
-import statistics
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
-from alphabench.baseline import describe_seeds, median_epochs_to_100
-from alphabench.framings import ALPHABET, Framing
+from alphabench.gate import Finding
+from alphabench.summary import Summary
 
-# What the probes must show, from ../shared/FRAMINGS.md. cold_start is the tutorial's documented
-# limitation (it answers as if it were at the start of the alphabet): pinned so a change is noticed.
-EXPECTED_PROBES = {"recite": ALPHABET[1:], "cold_start": "BCDEF", "batch_independence": True}
-# Structural probes must hold on every seed; learnt behaviour on a majority of seeds, like accuracy.
-EVERY_SEED_PROBES = {"batch_independence"}
+OK, FAIL, EXPECTED_FAILURE, UNEXPECTED_PASS, NOT_JUDGED = (
+    "ok", "FAIL", "expected failure", "UNEXPECTED PASS", "not judged")
 
 
 @dataclass(frozen=True)
-class Summary:
-    framing: Framing
-    results: tuple[dict, ...]
+class Failure:
+    check: str  # what failed: "training", "accuracy", "probes", "baseline" or "reference" (deviations.CHECKS)
+    line: str
+
+
+def check_name(check: str, path: str) -> str:
+    """A reference-path run's accuracy, probes and baseline are judged as one check, "reference"."""
+    return "reference" if path == "reference" else check
+
+
+def failures_of(framing: str, summary: Summary | None, findings: Sequence[Finding], path: str,
+                training_error: str | None = None) -> tuple[Failure, ...]:
+    """Every way a framing's runs fail: its training, the tutorial's expectations, the baseline."""
+    if training_error is not None:
+        return (Failure("training", f"{framing}: training failed ({training_error})"),)
+    failures = []
+    accuracy = summary.accuracy_problem()
+    if accuracy:
+        failures.append(Failure(check_name("accuracy", path), f"{framing}: {accuracy}"))
+    failures += [Failure(check_name("probes", path), f"{framing}: {line}") for line in summary.probe_problems()]
+    failures += [Failure(check_name("baseline", path), f.line()) for f in findings if f.kind == "regression"]
+    return tuple(failures)
+
+
+@dataclass(frozen=True)
+class FramingVerdict:
+    framing: str
+    failures: tuple[Failure, ...]
+    # Known deviations of this environment, by check: each must fail (a strict expected failure).
+    expected: Mapping[str, str] = field(default_factory=dict)
+    judged: bool = True
+
+    def lines(self, check: str | None = None) -> list[str]:
+        return [f.line for f in self.failures if check is None or f.check == check]
 
     @property
-    def seeds(self) -> list[int]:
-        return [r["seed"] for r in self.results]
+    def unexpected_failures(self) -> list[Failure]:
+        return [f for f in self.failures if f.check not in self.expected and "training" not in self.expected]
 
     @property
-    def accuracies(self) -> list[float]:
-        return [r["accuracy"] for r in self.results]
+    def unexpected_passes(self) -> list[str]:
+        """Checks recorded as failing here that passed: the deviation is fixed, or has changed."""
+        failed = {f.check for f in self.failures}
+        if "training" in self.expected:
+            return [] if failed else ["training"]
+        return [check for check in self.expected if check not in failed]
 
     @property
-    def median_accuracy(self) -> float:
-        return statistics.median(self.accuracies)
+    def status(self) -> str:
+        if not self.judged:
+            return NOT_JUDGED
+        if self.unexpected_failures:
+            return FAIL
+        if self.unexpected_passes:
+            return UNEXPECTED_PASS
+        return EXPECTED_FAILURE if self.failures else OK
 
     @property
-    def median_epochs_to_100(self) -> float | None:
-        """Median over seeds, a seed that never reached 100% counting as never (None if most didn't)."""
-        median = median_epochs_to_100([r["epochs_to_100"] for r in self.results])
-        return None if median == float("inf") else median
+    def fails_run(self) -> bool:
+        return self.status in (FAIL, UNEXPECTED_PASS)
+
+
+def judge(framing: str, failures: Sequence[Failure], expected: Mapping[str, str | None],
+          judged: bool = True) -> FramingVerdict:
+    """The verdict on one framing; `expected`: check -> why it is a known deviation here (or None)."""
+    return FramingVerdict(framing, tuple(failures), {c: why for c, why in expected.items() if why}, judged)
+
+
+@dataclass(frozen=True)
+class RunVerdict:
+    framings: tuple[FramingVerdict, ...]
 
     @property
-    def train_seconds(self) -> float:
-        # Replicas share one training run; count each run's time once.
-        return sum(r["train_seconds"] / r["replicas"] for r in self.results)
+    def failed(self) -> list[str]:
+        return [v.framing for v in self.framings if v.fails_run]
 
     @property
-    def steps_per_second(self) -> float:
-        return statistics.median(r["steps_per_second"] for r in self.results)
+    def judged(self) -> int:
+        return sum(v.judged for v in self.framings)
 
-    def probe_values(self, probe: str) -> list:
-        return [r["probes"][probe] for r in self.results if probe in r["probes"]]
+    @property
+    def exit_status(self) -> int:
+        """0: every judged framing as expected; 1: a failure or an unexpected pass."""
+        return 1 if self.failed else 0
 
-    def problems(self) -> list[str]:
-        """One line per way these runs fail the framing's expectations (empty: all shown)."""
-        problems = []
-        accuracy_problem = self.framing.expectation.violation(self.median_accuracy)
-        if accuracy_problem:
-            problems.append(f"{accuracy_problem} (seeds {describe_seeds(self.seeds)}: {format_accuracies(self.accuracies)})")
-        for probe, expected in EXPECTED_PROBES.items():
-            values = self.probe_values(probe)
-            if not values:
-                continue
-            held = sum(value == expected for value in values)
-            needed = len(values) if probe in EVERY_SEED_PROBES else len(values) // 2 + 1
-            if held < needed:
-                problems.append(
-                    f"probe {probe}: expected {expected!r} on {needed}/{len(values)} seeds, "
-                    f"held on {held} (got {values})"
-                )
-        return problems
-
-
-def format_accuracies(accuracies: list[float]) -> str:
-    return " ".join(f"{a:.2%}" for a in accuracies)
+    def line(self) -> str:
+        if not self.judged:
+            return f"verdict: not judged: 0/{len(self.framings)} framings judged (settings overridden)"
+        if self.failed:
+            head = f"FAIL ({', '.join(self.failed)})"
+        else:
+            head = "ok"
+        return f"verdict: {head}: {self.judged - len(self.failed)}/{self.judged} framings as expected"

@@ -34,5 +34,5 @@ def test_training_throughput(benchmark_enabled, request, name, path):
 
     framing = get_framing(name).with_settings(epochs=EPOCHS.get(name, DEFAULT_EPOCHS))
     results = benchmark_enabled.pedantic(trainer.train, args=(framing, (1,), path), rounds=3, iterations=1)
-    benchmark_enabled.extra_info["steps_per_second"] = results[0]["steps_per_second"]
-    assert len(results[0]["history"]["loss"]) == framing.epochs
+    benchmark_enabled.extra_info["steps_per_second"] = results[0].steps_per_second
+    assert len(results[0].loss_history) == framing.epochs

@@ -19,7 +19,7 @@ def losses(framing_name, seeds, path="fast", shuffle=None):
     framing = get_framing(framing_name).with_settings(epochs=EPOCHS)
     if shuffle is not None:
         framing = dataclasses.replace(framing, shuffle=shuffle)
-    return {r["seed"]: r["history"]["loss"] + [r["accuracy"]] for r in trainer.train(framing, seeds, path)}
+    return {r.seed: [*r.loss_history, r.accuracy] for r in trainer.train(framing, seeds, path)}
 
 
 @pytest.mark.parametrize("name", ["one_char", "stateful", "batch_state"])

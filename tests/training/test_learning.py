@@ -5,7 +5,7 @@ import pytest
 from alphabench.framings import FRAMINGS
 from alphabench.pytest_plugin import expect_known_deviation, framing_params
 from alphabench.session import Session
-from alphabench.verdict import EXPECTED_PROBES
+from alphabench.summary import EXPECTED_PROBES
 
 pytestmark = pytest.mark.slow
 
@@ -21,9 +21,8 @@ def judged(alphabench):
 @pytest.mark.parametrize("name", framing_params(FRAMINGS))
 def test_accuracy_meets_expectation(judged, request, name):
     expect_known_deviation(request, judged, name, "accuracy")
-    summary = judged.summary(name)
-    problem = summary.framing.expectation.violation(summary.median_accuracy)
-    assert problem is None, f"{name}: {problem}; per seed {summary.accuracies} ({summary.framing.expectation.why})"
+    problems = judged.verdict(name).lines("accuracy")
+    assert not problems, f"{problems[0]} ({judged.framing(name).expectation.why})"
 
 
 PROBED = [name for name, f in FRAMINGS.items() if set(f.probes) & set(EXPECTED_PROBES)]
@@ -32,14 +31,14 @@ PROBED = [name for name, f in FRAMINGS.items() if set(f.probes) & set(EXPECTED_P
 @pytest.mark.parametrize("name", framing_params(PROBED))
 def test_probes_show_expected_behaviour(judged, request, name):
     expect_known_deviation(request, judged, name, "probes")
-    problems = [p for p in judged.summary(name).problems() if p.startswith("probe")]
-    assert not problems, f"{name}: " + "; ".join(problems)
+    problems = judged.verdict(name).lines("probes")
+    assert not problems, "; ".join(problems)
 
 
 @pytest.mark.parametrize("name", framing_params(FRAMINGS))
 def test_no_regression_against_baseline(judged, request, name):
     expect_known_deviation(request, judged, name, "baseline")
-    regressions = [f.line() for f in judged.findings([name]) if f.kind == "regression"]
+    regressions = judged.verdict(name).lines("baseline")
     assert not regressions, "\n".join(regressions)
 
 
@@ -71,7 +70,5 @@ REFERENCE_SEEDS = (1,)
 def test_reference_path_reaches_the_tutorials_result_and_its_baseline(request, name):
     session = Session(seeds=REFERENCE_SEEDS, path="reference")
     expect_known_deviation(request, session, name, "reference")
-    summary = session.summary(name)
-    assert summary.problems() == [], summary.problems()
-    regressions = [f.line() for f in session.findings([name]) if f.kind == "regression"]
-    assert not regressions, "\n".join(regressions)
+    failures = session.verdict(name).lines("reference")
+    assert not failures, "\n".join(failures)

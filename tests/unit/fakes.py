@@ -1,15 +1,52 @@
-"""Shared test data for the pure-module tests."""
+"""Shared test data for the pure-module tests: a fingerprint and per-seed results built by hand."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from alphabench.results import Fingerprint, SeedResult, Settings
 
 # A fingerprint as alphabench.compat.fingerprint() returns it.
-ENVIRONMENT = {
-    "environment": "keras3-tensorflow",
-    "keras_flavour": "keras3",
-    "keras_version": "3.5.0",
-    "backend": "tensorflow",
-    "backend_version": "2.17.0",
-    "python": "3.12.3",
-    "numpy": "1.26.4",
-    "cpu": "Test CPU",
-    "cpu_count": 2,
-    "platform": "linux",
-}
+ENVIRONMENT = Fingerprint(
+    environment="keras3-tensorflow",
+    keras_flavour="keras3",
+    keras_version="3.5.0",
+    backend="tensorflow",
+    backend_version="2.17.0",
+    python="3.12.3",
+    numpy="1.26.4",
+    cpu="Test CPU",
+    cpu_count=2,
+    platform="linux",
+)
+UPGRADED = dataclasses.replace(ENVIRONMENT, keras_version="3.6.0")
+RECITED = "BCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def fake_result(seed: int, accuracy: float = 0.84, epochs: int = 3, **overrides) -> SeedResult:
+    """One seed's result of one_char, shaped like alphabench.trainer.train()'s; `epochs` of history."""
+    fields = {
+        "framing": "one_char",
+        "path": "fast",
+        "seed": seed,
+        "settings": Settings(units=32, epochs=epochs, batch_size=1, shuffle=True, stateful=False),
+        "accuracy": accuracy,
+        "epochs_to_100": None,
+        "loss_history": tuple(round(3.0 - epoch / epochs, 6) for epoch in range(epochs)),
+        "accuracy_history": tuple(round(accuracy * epoch / epochs, 6) for epoch in range(epochs)),
+        "probes": {"recite": RECITED, "batch_independence": True},
+        "replicas": 5,
+        "train_seconds": 10.0,
+        "steps_per_second": 400.0,
+        "environment": ENVIRONMENT,
+    }
+    return SeedResult(**{**fields, **overrides})
+
+
+def fake_results(accuracies=(0.80, 0.84, 0.84, 0.88, 0.92), seeds=None, **overrides) -> list[SeedResult]:
+    seeds = seeds or range(1, len(accuracies) + 1)
+    return [fake_result(seed, accuracy, **overrides) for seed, accuracy in zip(seeds, accuracies)]
+
+
+def with_probes(result: SeedResult, **probes) -> SeedResult:
+    return dataclasses.replace(result, probes=probes)

@@ -2,41 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
 import pytest
 
 from alphabench import baseline
-from alphabench.baseline import BaselineError
+from alphabench.errors import BaselineError
 from alphabench.framings import FRAMINGS
-from fakes import ENVIRONMENT
+from alphabench.results import BaselineEntry
+from fakes import ENVIRONMENT, UPGRADED, fake_result, with_probes
+from fakes import fake_results as _fake_results
+
+EPOCHS = 200  # more than CURVE_POINTS: the stored curves are downsampled
 
 
-def fake_result(seed: int, accuracy: float = 0.84, epochs: int = 200, **overrides) -> dict:
-    """A per-seed result shaped like alphabench.trainer.train()'s."""
-    result = {
-        "framing": "one_char",
-        "path": "fast",
-        "seed": seed,
-        "settings": {"units": 32, "epochs": epochs, "batch_size": 1, "shuffle": True, "stateful": False},
-        "accuracy": accuracy,
-        "epochs_to_100": None,
-        "history": {
-            "loss": [round(3.0 - epoch / epochs, 6) for epoch in range(epochs)],
-            "accuracy": [round(accuracy * epoch / epochs, 6) for epoch in range(epochs)],
-        },
-        "probes": {"batch_independence": True},
-        "replicas": 5,
-        "train_seconds": 10.0,
-        "steps_per_second": 400.0,
-        "environment": ENVIRONMENT,
-    }
-    return {**result, **overrides}
-
-
-def fake_results(accuracies=(0.8, 0.84, 0.84, 0.88, 0.92), **overrides) -> list[dict]:
-    return [fake_result(seed, accuracy, **overrides) for seed, accuracy in enumerate(accuracies, start=1)]
+def fake_results(accuracies=(0.8, 0.84, 0.84, 0.88, 0.92), **overrides):
+    return _fake_results(accuracies, epochs=overrides.pop("epochs", EPOCHS), **overrides)
 
 
 def make_file(tmp_path, **framing_overrides):
@@ -62,32 +45,32 @@ def test_baseline_path_is_named_after_the_environment(tmp_path):
     assert baseline.baseline_path(tmp_path, "keras2-tensorflow") == tmp_path / "keras2-tensorflow.json"
 
 
-def test_framing_baseline_summarises_the_seeds():
-    entry = baseline.framing_baseline(list(reversed(fake_results())), calibration_seconds=0.2)
-    assert entry["seeds"] == [1, 2, 3, 4, 5]
-    assert entry["accuracy"] == [0.8, 0.84, 0.84, 0.88, 0.92]
-    assert entry["normalised_throughput"] == pytest.approx(80.0)
-    assert len(entry["loss_curve"]) == baseline.CURVE_POINTS
-    assert entry["loss_curve"][0] == 3.0 and entry["loss_curve"][-1] == round(3.0 - 199 / 200, 6)
-    assert entry["accuracy_curve"][-1] == round(0.84 * 199 / 200, 6)  # the median seed's curve
+def test_an_entry_summarises_the_seeds():
+    entry = BaselineEntry.from_results(list(reversed(fake_results())), calibration_seconds=0.2)
+    assert entry.seeds == (1, 2, 3, 4, 5)
+    assert entry.accuracy == (0.8, 0.84, 0.84, 0.88, 0.92)
+    assert entry.normalised_throughput == pytest.approx(80.0)
+    assert len(entry.loss_curve) == baseline.CURVE_POINTS
+    assert entry.loss_curve[0] == 3.0 and entry.loss_curve[-1] == round(3.0 - 199 / 200, 6)
+    assert entry.accuracy_curve[-1] == round(0.84 * 199 / 200, 6)  # the median seed's curve
 
 
-def test_framing_baseline_without_calibration_has_no_normalised_throughput():
-    assert baseline.framing_baseline(fake_results(), None)["normalised_throughput"] is None
+def test_an_entry_without_calibration_has_no_normalised_throughput():
+    assert BaselineEntry.from_results(fake_results(), None).normalised_throughput is None
 
 
-def test_framing_baseline_refuses_mixed_settings():
+def test_an_entry_refuses_mixed_settings():
     results = fake_results() + [fake_result(6, epochs=100)]
     with pytest.raises(ValueError, match="mix"):
-        baseline.framing_baseline(results, None)
+        BaselineEntry.from_results(results, None)
 
 
 def test_round_trip(tmp_path):
     path = make_file(tmp_path)
     document = baseline.load(path)
-    assert document["schema_version"] == baseline.SCHEMA_VERSION
-    assert document["environment"] == ENVIRONMENT
-    assert document["framings"]["one_char"] == baseline.framing_baseline(fake_results(), 0.2)
+    assert json.loads(path.read_text())["schema_version"] == baseline.SCHEMA_VERSION
+    assert document.environment == ENVIRONMENT
+    assert document.framings["one_char"] == BaselineEntry.from_results(fake_results(), 0.2)
     before = path.read_bytes()
     baseline.save(path, document)
     assert path.read_bytes() == before  # deterministic output
@@ -111,7 +94,8 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path, monkeypat
 def test_save_refuses_an_invalid_document_without_writing(tmp_path):
     path = tmp_path / "keras3-tensorflow.json"
     with pytest.raises(BaselineError, match="framings: missing"):
-        baseline.save(path, {"schema_version": 1, "environment": ENVIRONMENT, "calibration_seconds": None})
+        baseline._write_json(path, {"schema_version": 1, "environment": ENVIRONMENT.as_dict(),
+                                    "calibration_seconds": None})
     assert os.listdir(tmp_path) == []
 
 
@@ -173,7 +157,7 @@ def test_upgrade_rewrites_a_current_file_and_refuses_unknown_versions(tmp_path):
     document = json.loads(path.read_text())
     path.write_text(json.dumps(document))  # not in the canonical layout
     baseline.upgrade(path)
-    assert baseline.load(path) == document
+    assert json.loads(path.read_text()) == document
     path.write_text(json.dumps({**document, "schema_version": 0}))
     with pytest.raises(BaselineError, match="no upgrade"):
         baseline.upgrade(path)
@@ -193,7 +177,7 @@ def test_update_with_the_same_results_is_unchanged(tmp_path):
 def test_update_describes_changed_results(tmp_path):
     path = make_file(tmp_path)
     results = fake_results(accuracies=(0.84, 0.88, 0.88, 0.92, 0.92))
-    results[1]["probes"] = {"batch_independence": False}
+    results[1] = with_probes(results[1], batch_independence=False)
     changes = baseline.update(path, {"one_char": results}, 0.2, ENVIRONMENT)
     assert changes == [
         "one_char: median accuracy 84.00% -> 88.00%; epochs_to_100 unchanged; probes changed for seeds [2]"
@@ -210,7 +194,7 @@ def test_update_keeps_other_framings(tmp_path):
     path = make_file(tmp_path)
     stateful = fake_results(framing="stateful", probes={"recite": "BCDEFGHIJKLMNOPQRSTUVWXYZ"})
     baseline.update(path, {"stateful": stateful}, 0.2, ENVIRONMENT)
-    assert sorted(baseline.load(path)["framings"]) == ["one_char", "stateful"]
+    assert sorted(baseline.load(path).framings) == ["one_char", "stateful"]
 
 
 def test_update_refuses_to_overwrite_a_corrupt_file(tmp_path):
@@ -223,11 +207,10 @@ def test_update_refuses_to_overwrite_a_corrupt_file(tmp_path):
 
 def test_update_refuses_a_partial_update_in_a_new_environment(tmp_path):
     path = make_file(tmp_path)
-    upgraded = {**ENVIRONMENT, "keras_version": "3.6.0"}
-    stateful = fake_results(framing="stateful", environment=upgraded)
+    stateful = fake_results(framing="stateful", environment=UPGRADED)
     with pytest.raises(BaselineError, match="keras_version 3.5.0 -> 3.6.0"):
-        baseline.update(path, {"stateful": stateful}, 0.2, upgraded)
-    changes = baseline.update(path, {"one_char": fake_results(environment=upgraded)}, 0.2, upgraded)
+        baseline.update(path, {"stateful": stateful}, 0.2, UPGRADED)
+    changes = baseline.update(path, {"one_char": fake_results(environment=UPGRADED)}, 0.2, UPGRADED)
     assert changes == ["environment: keras_version 3.5.0 -> 3.6.0", "one_char: unchanged"]
 
 
@@ -250,7 +233,7 @@ def test_updating_the_whole_file_retrains_every_entry_on_its_own_path_and_seeds(
 def test_a_partial_update_in_a_new_environment_is_refused_before_training(tmp_path):
     path = make_file(tmp_path)
     before = path.read_text()
-    moved = {**ENVIRONMENT, "cpu": "Another CPU"}
+    moved = dataclasses.replace(ENVIRONMENT, cpu="Another CPU")
     with pytest.raises(BaselineError, match="cpu Test CPU -> Another CPU.*one_char would not be retrained"):
         baseline.check_update(path, ["stateful"], moved)
     assert baseline.check_update(path, ["one_char", "stateful"], moved) == ["cpu Test CPU -> Another CPU"]

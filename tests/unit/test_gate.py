@@ -2,44 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from alphabench import gate
-from alphabench.baseline import framing_baseline
 from alphabench.gate import Finding
-from fakes import ENVIRONMENT
+from alphabench.results import Baseline, BaselineEntry, Settings
+from fakes import ENVIRONMENT, RECITED, UPGRADED, fake_results, with_probes
 
-UPGRADED = {**ENVIRONMENT, "keras_version": "3.6.0"}
 SAMPLES = 25  # one_char has 25 pairs: one sample is 4%
 CALIBRATION = 0.2
-RECITED = "BCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-def fake_result(seed: int, accuracy: float, **overrides) -> dict:
-    """A per-seed result shaped like alphabench.trainer.train()'s."""
-    result = {
-        "framing": "one_char",
-        "path": "fast",
-        "seed": seed,
-        "settings": {"units": 32, "epochs": 3, "batch_size": 1, "shuffle": True, "stateful": False},
-        "accuracy": accuracy,
-        "epochs_to_100": None,
-        "history": {"loss": [3.0, 2.0, 1.0], "accuracy": [0.2, 0.5, accuracy]},
-        "probes": {"recite": RECITED, "batch_independence": True},
-        "replicas": 5,
-        "train_seconds": 10.0,
-        "steps_per_second": 400.0,
-        "environment": ENVIRONMENT,
-    }
-    return {**result, **overrides}
-
-
-def fake_results(accuracies=(0.80, 0.84, 0.84, 0.88, 0.92), seeds=None, **overrides) -> list[dict]:
-    seeds = seeds or range(1, len(accuracies) + 1)
-    return [fake_result(seed, accuracy, **overrides) for seed, accuracy in zip(seeds, accuracies)]
-
-
-BASELINE = framing_baseline(fake_results(), CALIBRATION)
+BASELINE = BaselineEntry.from_results(fake_results(), CALIBRATION)
 
 
 def compare(results, calibration=CALIBRATION, baseline=BASELINE, baseline_env=ENVIRONMENT) -> list[Finding]:
@@ -56,7 +32,7 @@ def test_false_alarm_rate():
 
 
 def test_same_environment_ignores_the_machine_count_and_platform():
-    assert gate.same_environment(ENVIRONMENT, {**ENVIRONMENT, "cpu_count": 16})
+    assert gate.same_environment(ENVIRONMENT, dataclasses.replace(ENVIRONMENT, cpu_count=16))
     assert not gate.same_environment(ENVIRONMENT, UPGRADED)
 
 
@@ -66,7 +42,7 @@ def test_identical_results_in_the_same_environment_give_no_findings():
 
 def test_a_changed_seed_in_the_same_environment_is_a_numerical_change():
     results = fake_results(accuracies=(0.80, 0.84, 0.88, 0.88, 0.92))
-    results[4]["probes"] = {"recite": "BCDEF", "batch_independence": True}
+    results[4] = with_probes(results[4], recite="BCDEF", batch_independence=True)
     findings = compare(results)
     assert kinds(findings) == [("regression", "accuracy[seed 3]"), ("regression", "probes.recite[seed 5]")]
     assert findings[0].line() == (
@@ -103,7 +79,7 @@ def test_all_seeds_above_the_best_is_a_note():
 
 
 def test_a_large_move_of_epochs_to_100_is_reported_not_failed():
-    baseline = framing_baseline(fake_results(epochs_to_100=100), CALIBRATION)
+    baseline = BaselineEntry.from_results(fake_results(epochs_to_100=100), CALIBRATION)
     findings = compare(fake_results(epochs_to_100=200, environment=UPGRADED), baseline=baseline)
     assert kinds(findings) == [("change", "epochs_to_100")]
     assert "baseline 100 (median of seeds 1-5), now 200 (median of seeds 1-5)" in findings[0].line()
@@ -113,8 +89,7 @@ def test_a_large_move_of_epochs_to_100_is_reported_not_failed():
 def test_a_changed_probe_majority_in_another_environment_is_a_regression():
     probes = {"recite": "BCDEF", "batch_independence": True}
     results = fake_results(environment=UPGRADED)
-    for result in results[:3]:
-        result["probes"] = probes
+    results[:3] = [with_probes(result, **probes) for result in results[:3]]
     findings = compare(results)
     assert kinds(findings) == [("regression", "probes.recite")]
     assert findings[0].line() == (
@@ -125,10 +100,8 @@ def test_a_changed_probe_majority_in_another_environment_is_a_regression():
 
 
 def test_a_probe_without_a_baseline_majority_is_not_judged():
-    results = fake_results()
-    for seed, result in enumerate(results):
-        result["probes"] = {"random_patterns": f"{15 + seed}/20"}
-    baseline = framing_baseline(results, CALIBRATION)
+    results = [with_probes(result, random_patterns=f"{15 + seed}/20") for seed, result in enumerate(fake_results())]
+    baseline = BaselineEntry.from_results(results, CALIBRATION)
     assert compare(fake_results(environment=UPGRADED), baseline=baseline) == []
 
 
@@ -143,7 +116,7 @@ def test_a_throughput_drop_beyond_the_tolerance_is_a_regression():
 
 
 def test_a_reference_path_throughput_drop_is_reported_not_failed():
-    baseline = framing_baseline(fake_results(path="reference"), CALIBRATION)
+    baseline = BaselineEntry.from_results(fake_results(path="reference"), CALIBRATION)
     findings = compare(fake_results(path="reference", steps_per_second=200.0), baseline=baseline)
     assert kinds(findings) == [("change", "throughput")]
     assert "reference path: reported, not failed" in findings[0].line()
@@ -169,7 +142,7 @@ def test_missing_calibration_is_a_note():
 
 
 def test_other_settings_give_only_a_note():
-    results = fake_results(accuracies=(0.1,) * 5, settings={**BASELINE["settings"], "epochs": 50})
+    results = fake_results(accuracies=(0.1,) * 5, settings=Settings(32, 50, 1, True, False))
     findings = compare(results)
     assert kinds(findings) == [("note", "settings")]
     assert findings[0].line() == (
@@ -186,7 +159,7 @@ def test_compare_all_without_a_baseline_notes_each_framing():
 
 
 def test_compare_all_notes_a_framing_missing_from_the_baseline():
-    document = {"environment": ENVIRONMENT, "framings": {"one_char": BASELINE}}
+    document = Baseline(ENVIRONMENT, CALIBRATION, {"one_char": BASELINE})
     results = {"one_char": fake_results(), "stateful": fake_results(framing="stateful")}
     findings = gate.compare_all(document, results, CALIBRATION, {"one_char": 25, "stateful": 25})
     assert kinds(findings) == [("note", "baseline")]
@@ -199,6 +172,6 @@ def test_finding_kinds_are_checked():
 
 
 def test_a_throughput_drop_against_a_baseline_from_another_cpu_is_reported_not_failed():
-    findings = compare(fake_results(steps_per_second=200.0), baseline_env={**ENVIRONMENT, "cpu": "Other CPU"})
+    findings = compare(fake_results(steps_per_second=200.0), baseline_env=dataclasses.replace(ENVIRONMENT, cpu="Other CPU"))
     assert kinds(findings) == [("change", "throughput")]
     assert "baseline measured on another CPU, Other CPU: reported, not failed" in findings[0].line()

@@ -8,12 +8,12 @@ def test_seeds_train_in_replica_groups_of_the_framings_default_size(monkeypatch)
     calls = []
     fake_trainer = types.ModuleType("alphabench.trainer")
     fake_trainer.train = lambda framing, seeds, path, progress: calls.append(tuple(seeds)) or [
-        {"seed": seed} for seed in seeds
+        types.SimpleNamespace(seed=seed) for seed in seeds
     ]
     monkeypatch.setitem(sys.modules, "alphabench.trainer", fake_trainer)
     monkeypatch.setattr("alphabench.trainer", fake_trainer, raising=False)
     session = Session(seeds=tuple(range(1, 9)))
-    assert [r["seed"] for r in session.train("one_char")] == list(range(1, 9))
+    assert [r.seed for r in session.train("one_char")] == list(range(1, 9))
     assert calls == [(1, 2, 3), (4, 5, 6), (7, 8)]  # one_char's default is 3 seeds
     session.train("one_char")
     assert len(calls) == 3  # trained once per session

@@ -1,0 +1,90 @@
+"""Where a framing does not show, in some environment and range of releases, what the tutorial
+reported: what it breaks and why, as far as the cause was traced.
+
+Tests turn a deviation into a strict expected failure of the checks it breaks (so the day it is
+fixed, the suite says so) and the CLI reports it as "expected failure" instead of a regression. A
+deviation holds only for the Keras releases it was measured on (`keras`, a PEP 440 specifier): the
+release that fixes it is reported as fixed, the release that brings it back as a failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+# The checks a deviation can break (the training tests' names for them). "training": the framing
+# cannot be trained at all, so every check fails.
+CHECKS = ("training", "accuracy", "probes", "baseline", "lessons", "reference", "equivalence", "benchmark")
+
+
+@dataclass(frozen=True)
+class KnownDeviation:
+    environment: str  # "<keras flavour>-<backend>", as compat.ENVIRONMENT names it
+    framing: str
+    breaks: tuple[str, ...]  # of CHECKS
+    why: str
+    keras: str = ""  # the Keras releases it was measured on; "" for every release (not a Keras defect)
+
+    def __post_init__(self):
+        unknown = set(self.breaks) - set(CHECKS)
+        if unknown:
+            raise ValueError(f"unknown checks {sorted(unknown)}; known: {CHECKS}")
+
+    def applies(self, environment: str, framing: str, keras_version: str | None) -> bool:
+        if (environment, framing) != (self.environment, self.framing):
+            return False
+        if not self.keras or keras_version is None:
+            return True
+        try:
+            return SpecifierSet(self.keras).contains(Version(keras_version), prereleases=True)
+        except InvalidVersion:
+            return False
+
+
+KNOWN_DEVIATIONS = (
+    KnownDeviation(
+        "keras3-tensorflow", "timestep_window_2", ("accuracy",),
+        "the tutorial's 100% is one run; over 9 seeds here only 4 reach 100% after 500 epochs and the "
+        "rest miss one of the 24 pairs (median 95.83%, seeds 1-3: 95.83/100/95.83%): two letters of "
+        "context train slower than three (timestep_window: 7 of 9 seeds at 100%), not a Keras defect "
+        "(tf-keras: 6 of 9, JAX: 6 of 9, torch: 4 of 9 seeds at 100%, where seeds 1-3 happen to pass)",
+    ),
+    KnownDeviation(
+        "keras3-torch", "stateful", ("training",),
+        "Keras 3's PyTorch backend cannot train a stateful LSTM: RNN.call stores the new state with "
+        "Variable.assign (keras/src/layers/rnn/rnn.py, `self_state.assign(state)`), which on torch is an "
+        "in-place copy_ (keras/src/backend/torch/core.py, Variable._direct_assign) into the tensor the "
+        "step's graph used as its initial state, so backward raises 'one of the variables needed for "
+        "gradient computation has been modified by an inplace operation' (measured on Keras 3.15.1)",
+        keras="==3.15.*",
+    ),
+    KnownDeviation(
+        "keras3-torch", "timestep_window", ("reference",),
+        "the default run checks one tutorial-style seed against the tutorial's single-run 100%; on "
+        "torch seed 1's reference run reaches 100% at epoch 480 and ends the 500 epochs at 95.65% "
+        "(one pair lost again), while 8 of 9 fast-path seeds end at 100%: the spread timestep_window "
+        "shows on every environment (TensorFlow: 7 of 9 seeds), not a Keras defect",
+    ),
+    KnownDeviation(
+        "keras3-jax", "stateful", ("accuracy", "probes", "lessons", "reference"),
+        "Keras 3's JAX backend never carries a stateful LSTM's state from one batch to the next inside "
+        "fit, train_on_batch or predict_on_batch: the state variables are created untracked "
+        "(keras/src/layers/rnn/rnn.py, _create_state_variables under "
+        "@tracking.no_automatic_dependency_tracking), so they are not among the model's "
+        "non_trainable_variables that JAX's stateless train and predict steps thread through "
+        "(keras/src/backend/jax/trainer.py), and RNN.call's `self_state.assign(state)` is dropped; "
+        "every batch starts from zeros, so it learns only what one_char can (9 seeds: 68-80%, "
+        "recites BBBB...; measured on Keras 3.15.1)",
+        keras="==3.15.*",
+    ),
+)
+
+
+def known_deviation(environment: str, framing: str, check: str, keras_version: str | None = None) -> str | None:
+    """Why `check` of this framing is expected to fail in this environment and release, or None."""
+    for deviation in KNOWN_DEVIATIONS:
+        if deviation.applies(environment, framing, keras_version) and {"training", check} & set(deviation.breaks):
+            return deviation.why
+    return None

@@ -1,0 +1,309 @@
+"""The vocabulary of results: typed records for what a run produced and what a baseline holds.
+
+A seed's result (SeedResult), a framing's baseline entry (BaselineEntry), a whole baseline file
+(Baseline) and the environment they came from (Fingerprint) are frozen records; JSON appears only at
+the edges (alphabench.baseline reads and writes files, alphabench.report writes reports), through
+`as_dict` / `from_dict`. The helpers below describe and format them; nothing here touches a file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+CURVE_POINTS = 100  # enough to see a curve's shape, few enough to keep diffs of a baseline readable
+UPDATE_COMMAND = "alphabench baseline update"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The hyperparameters a result was trained with; results compare only at equal settings."""
+
+    units: int
+    epochs: int
+    batch_size: int
+    shuffle: bool
+    stateful: bool
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What identifies the environment a result came from (alphabench.compat.fingerprint())."""
+
+    environment: str  # names the baseline file: "<keras flavour>-<backend>"
+    keras_flavour: str
+    keras_version: str
+    backend: str
+    backend_version: str
+    python: str
+    numpy: str
+    cpu: str
+    cpu_count: int | None
+    platform: str
+
+    # The fields that decide whether two runs can be expected to agree bit for bit.
+    COMPARED = ("keras_flavour", "keras_version", "backend", "backend_version", "python", "numpy", "cpu")
+
+    def differences(self, other: Fingerprint) -> list[str]:
+        """'keras_version 3.3.3 -> 3.4.0' for each compared field that differs from `other`."""
+        return [
+            f"{key} {getattr(self, key)} -> {getattr(other, key)}"
+            for key in self.COMPARED
+            if getattr(self, key) != getattr(other, key)
+        ]
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping) -> Fingerprint:
+        return cls(**{field.name: values[field.name] for field in dataclasses.fields(cls)})
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    """One seed's training run of one framing, as alphabench.trainer.train returns it."""
+
+    framing: str
+    path: str  # "fast" or "reference" (framings.TRAINING_PATHS)
+    seed: int
+    settings: Settings
+    accuracy: float  # on the training set, as the tutorial reports it
+    epochs_to_100: int | None  # first epoch at 100% training accuracy; None: never reached
+    loss_history: tuple[float, ...]  # per epoch
+    accuracy_history: tuple[float, ...]  # per epoch
+    probes: Mapping[str, str | bool]
+    replicas: int  # models trained together in one fit call (their time is shared)
+    train_seconds: float
+    steps_per_second: float  # optimiser steps per second of the median epoch
+    environment: Fingerprint
+
+    @property
+    def key(self) -> str:
+        """The baseline entry this result is compared with."""
+        return entry_key(self.framing, self.path)
+
+    def as_dict(self) -> dict:
+        return {**dataclasses.asdict(self), "probes": dict(self.probes)}
+
+
+@dataclass(frozen=True)
+class BaselineEntry:
+    """What a framing did on one training path in one environment: per seed, and summarised."""
+
+    path: str
+    settings: Settings
+    seeds: tuple[int, ...]
+    accuracy: tuple[float, ...]  # per seed, like the two fields below
+    epochs_to_100: tuple[int | None, ...]
+    probes: tuple[Mapping[str, str | bool], ...]
+    steps_per_second: float
+    normalised_throughput: float | None
+    loss_curve: tuple[float, ...]  # median over seeds, at most CURVE_POINTS epochs
+    accuracy_curve: tuple[float, ...]
+
+    @classmethod
+    def from_results(cls, results: Sequence[SeedResult], calibration_seconds: float | None) -> BaselineEntry:
+        _, path, settings = run_identity(results)
+        ordered = sorted(results, key=lambda result: result.seed)
+        steps_per_second = statistics.median(result.steps_per_second for result in ordered)
+        return cls(
+            path=path,
+            settings=settings,
+            seeds=tuple(result.seed for result in ordered),
+            accuracy=tuple(result.accuracy for result in ordered),
+            epochs_to_100=tuple(result.epochs_to_100 for result in ordered),
+            probes=tuple(dict(result.probes) for result in ordered),
+            steps_per_second=steps_per_second,
+            normalised_throughput=normalised_throughput(steps_per_second, calibration_seconds),
+            loss_curve=median_curve([result.loss_history for result in ordered]),
+            accuracy_curve=median_curve([result.accuracy_history for result in ordered]),
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "settings": self.settings.as_dict(),
+            "seeds": list(self.seeds),
+            "accuracy": list(self.accuracy),
+            "epochs_to_100": list(self.epochs_to_100),
+            "probes": [dict(outcomes) for outcomes in self.probes],
+            "steps_per_second": self.steps_per_second,
+            "normalised_throughput": self.normalised_throughput,
+            "loss_curve": list(self.loss_curve),
+            "accuracy_curve": list(self.accuracy_curve),
+        }
+
+    @classmethod
+    def from_dict(cls, values: Mapping) -> BaselineEntry:
+        return cls(
+            path=values["path"],
+            settings=Settings(**values["settings"]),
+            seeds=tuple(values["seeds"]),
+            accuracy=tuple(values["accuracy"]),
+            epochs_to_100=tuple(values["epochs_to_100"]),
+            probes=tuple(dict(outcomes) for outcomes in values["probes"]),
+            steps_per_second=values["steps_per_second"],
+            normalised_throughput=values["normalised_throughput"],
+            loss_curve=tuple(values["loss_curve"]),
+            accuracy_curve=tuple(values["accuracy_curve"]),
+        )
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """One environment's baseline file: where it was made, and an entry per framing and path."""
+
+    environment: Fingerprint
+    calibration_seconds: float | None  # the CPU calibration of the machine that made it
+    framings: Mapping[str, BaselineEntry]  # by entry key (entry_key)
+
+    def as_dict(self, schema_version: int) -> dict:
+        return {
+            "schema_version": schema_version,
+            "environment": self.environment.as_dict(),
+            "calibration_seconds": self.calibration_seconds,
+            "framings": {key: entry.as_dict() for key, entry in self.framings.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, values: Mapping) -> Baseline:
+        return cls(
+            environment=Fingerprint.from_dict(values["environment"]),
+            calibration_seconds=values["calibration_seconds"],
+            framings={key: BaselineEntry.from_dict(entry) for key, entry in values["framings"].items()},
+        )
+
+
+def entry_key(framing: str, path: str) -> str:
+    """Entries are per framing and training path; the default (fast) path's carry the bare name."""
+    return framing if path == "fast" else f"{framing}@{path}"
+
+
+def entry_framing(key: str) -> str:
+    """The framing an entry key names (entry_key's first half)."""
+    return key.partition("@")[0]
+
+
+def run_identity(results: Sequence[SeedResult]) -> tuple[str, str, Settings]:
+    """(framing, path, settings) shared by every per-seed result; ValueError if they are mixed."""
+    if not results:
+        raise ValueError("no results: need one result per seed")
+    first = results[0]
+    identity = (first.framing, first.path, first.settings)
+    for result in results[1:]:
+        if (result.framing, result.path, result.settings) != identity:
+            raise ValueError(
+                f"results mix runs: seed {result.seed} is {result.framing}/{result.path} "
+                f"{result.settings}, seed {first.seed} is {identity[0]}/{identity[1]} {identity[2]}"
+            )
+    return identity
+
+
+def normalised_throughput(steps_per_second: float, calibration_seconds: float | None) -> float | None:
+    """Steps per duration of the calibration workload: comparable across machines of unequal speed."""
+    if calibration_seconds is None:
+        return None
+    return round(steps_per_second * calibration_seconds, 3)
+
+
+def median_curve(curves: Sequence[Sequence[float]]) -> tuple[float, ...]:
+    """The per-epoch median over seeds, downsampled to at most CURVE_POINTS evenly spaced epochs."""
+    if len({len(curve) for curve in curves}) != 1:
+        raise ValueError(f"seeds trained for different numbers of epochs: {[len(c) for c in curves]}")
+    medians = [round(statistics.median(values), 6) for values in zip(*curves)]
+    if len(medians) <= CURVE_POINTS:
+        return tuple(medians)
+    # Evenly spaced epochs, always including the first and the last.
+    last = len(medians) - 1
+    return tuple(medians[round(i * last / (CURVE_POINTS - 1))] for i in range(CURVE_POINTS))
+
+
+def median_epochs_to_100(values: Sequence[int | None]) -> float:
+    """The median epoch of reaching 100%, counting seeds that never did as infinitely late."""
+    return statistics.median(math.inf if value is None else value for value in values)
+
+
+def describe_seeds(seeds: Sequence[int]) -> str:
+    """'1-5' for a consecutive run of seeds, else '1, 3, 8'."""
+    ordered = sorted(seeds)
+    if len(ordered) > 1 and ordered == list(range(ordered[0], ordered[-1] + 1)):
+        return f"{ordered[0]}-{ordered[-1]}"
+    return ", ".join(str(seed) for seed in ordered)
+
+
+def format_accuracy(accuracy: float) -> str:
+    return f"{accuracy:.2%}"
+
+
+def format_accuracies(accuracies: Sequence[float]) -> str:
+    return " ".join(format_accuracy(accuracy) for accuracy in accuracies)
+
+
+def format_epochs(epochs: float | None) -> str:
+    """An epochs_to_100 value (or median): 'never' for a run that did not reach 100%."""
+    return "never" if epochs is None or epochs == math.inf else f"{epochs:g}"
+
+
+def describe_change(old: BaselineEntry | None, new: BaselineEntry) -> str:
+    """What differs between two baseline entries of one framing, in one line."""
+    if old is None:
+        median_accuracy = statistics.median(new.accuracy)
+        return f"created (seeds {describe_seeds(new.seeds)}, median accuracy {format_accuracy(median_accuracy)})"
+    if old == new:
+        return "unchanged"
+    changed = []
+    if (old.path, old.settings) != (new.path, new.settings):
+        changed.append(f"settings {_describe_settings(old)} -> {_describe_settings(new)}")
+    if old.seeds != new.seeds:
+        changed.append(f"seeds {describe_seeds(old.seeds)} -> {describe_seeds(new.seeds)}")
+    results = {
+        "accuracy": _describe_metric_change(old, new, "accuracy", statistics.median, format_accuracy),
+        "epochs_to_100": _describe_metric_change(old, new, "epochs_to_100", median_epochs_to_100, format_epochs),
+        "probes": _describe_probe_change(old, new),
+    }
+    if changed or any(results.values()):
+        return "; ".join(changed + [change or f"{metric} unchanged" for metric, change in results.items()])
+    # Same results: a re-run still refreshes the timings (and, in another environment, the curves).
+    refreshed = []
+    if old.steps_per_second != new.steps_per_second:
+        refreshed.append(f"throughput {old.steps_per_second:.1f} -> {new.steps_per_second:.1f} steps/s")
+    elif old.normalised_throughput != new.normalised_throughput:
+        refreshed.append("normalised throughput recalibrated")
+    if (old.loss_curve, old.accuracy_curve) != (new.loss_curve, new.accuracy_curve):
+        refreshed.append("training curves changed")
+    return "results unchanged; " + ", ".join(refreshed)
+
+
+def _describe_settings(entry: BaselineEntry) -> str:
+    settings = " ".join(f"{key}={value}" for key, value in sorted(entry.settings.as_dict().items()))
+    return f"{entry.path} {settings}"
+
+
+def _describe_metric_change(
+    old: BaselineEntry, new: BaselineEntry, metric: str, median: Callable[[Sequence], float], render: Callable
+) -> str | None:
+    before, after = median(getattr(old, metric)), median(getattr(new, metric))
+    if before != after:
+        return f"median {metric} {render(before)} -> {render(after)}"
+    changed_seeds = _seeds_that_differ(old, new, metric)
+    if changed_seeds:
+        return f"{metric} changed for seeds {changed_seeds} (median {render(after)} unchanged)"
+    return None
+
+
+def _describe_probe_change(old: BaselineEntry, new: BaselineEntry) -> str | None:
+    changed_seeds = _seeds_that_differ(old, new, "probes")
+    return f"probes changed for seeds {changed_seeds}" if changed_seeds else None
+
+
+def _seeds_that_differ(old: BaselineEntry, new: BaselineEntry, metric: str) -> list[int]:
+    """Seeds present in both whose per-seed value of `metric` differs."""
+    before = dict(zip(old.seeds, getattr(old, metric)))
+    return [seed for seed, value in zip(new.seeds, getattr(new, metric)) if seed in before and before[seed] != value]
