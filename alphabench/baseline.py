@@ -5,8 +5,9 @@ Rules:
   holding the environment's fingerprint, the CPU calibration time of the machine that made it and,
   per framing, the per-seed accuracy, epochs to 100%, probe outcomes, the median training curves and
   the throughput.
-- Files carry a schema version. An older file is refused with the command that upgrades it
-  (`alphabench baseline upgrade FILE`); a newer one is refused outright (upgrade alphabench).
+- Files carry a schema version. An older file is read, migrated in memory (fields it lacked are
+  unknown), and `alphabench baseline upgrade FILE` rewrites it so; a newer one is refused outright
+  (upgrade alphabench).
 - Every problem in a file is reported on one line naming the file and the field, with what to do.
 - Writes are atomic (temp file in the same directory, fsync, rename) and deterministic (sorted keys),
   so a baseline is either the old file or the new one, and re-running an update changes no bytes.
@@ -18,6 +19,7 @@ Rules:
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -36,7 +38,7 @@ from alphabench.results import (
     entry_framing,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SETTINGS_TYPES = {"units": int, "epochs": int, "batch_size": int, "shuffle": bool, "stateful": bool}
 _REGENERATE = f"fix it, restore it from git or regenerate it with `{UPDATE_COMMAND}`"
 
@@ -46,10 +48,34 @@ def baseline_path(directory: str | os.PathLike, environment: str) -> Path:
 
 
 def load(path: str | os.PathLike) -> Baseline:
-    """The validated baseline at `path`; BaselineError for any problem."""
-    document = _read_json(path)
+    """The validated baseline at `path`, older schemas migrated in memory; BaselineError for any problem."""
+    document = _migrate(_read_json(path), str(path))
     validate(document, str(path))
     return Baseline.from_dict(document)
+
+
+def _migrate(document, name: str):
+    """`document` in the current schema. Schema 1 lacked the fingerprint's CPU signature, ISA flags,
+    package versions and threads, and the per-seed final loss: they become null (unknown), so the
+    gate never trusts such a baseline for exact reproduction, and nothing in it is lost."""
+    if not isinstance(document, dict) or document.get("schema_version") != 1:
+        return document
+    environment = document.get("environment")
+    framings = document.get("framings")
+    if not isinstance(environment, dict) or not isinstance(framings, dict):
+        return document  # validate() names the broken field
+    return {
+        **document,
+        "schema_version": 2,
+        "environment": {**{key: None for key in _ADDED_IN_2}, **environment},
+        "framings": {
+            key: {"final_loss": [None] * len(entry.get("seeds", [])), **entry} if isinstance(entry, dict) else entry
+            for key, entry in framings.items()
+        },
+    }
+
+
+_ADDED_IN_2 = ("cpu_vendor", "cpu_signature", "cpu_flags", "packages", "threads")
 
 
 def _read_json(path: str | os.PathLike):
@@ -92,19 +118,15 @@ def _write_json(path: Path, document: dict) -> None:
 
 
 def upgrade(path: str | os.PathLike) -> None:
-    """Rewrite `path` in the current schema.
-
-    Schema 1 is the only version so far, so a current file is validated and rewritten as it is and
-    any other version is refused; upgrade steps go here when SCHEMA_VERSION moves on.
-    """
+    """Rewrite `path` in the current schema (from schema 1: the fields it lacked as unknown)."""
     document = _read_json(path)
     version = document.get("schema_version") if isinstance(document, dict) else None
-    if version != SCHEMA_VERSION:
+    if version not in (1, SCHEMA_VERSION):
         raise BaselineError(
             f"{path}: schema_version: {version!r} has no upgrade to {SCHEMA_VERSION} in this alphabench; "
             f"regenerate the file with `{UPDATE_COMMAND}`"
         )
-    _write_json(Path(path), document)
+    _write_json(Path(path), _migrate(document, str(path)))
 
 
 def update_plan(
@@ -175,7 +197,7 @@ def update(
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _is_int(value) -> bool:
@@ -189,9 +211,19 @@ def _is_probe_outcomes(value) -> bool:
 _FINGERPRINT_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
     **{
         key: (lambda v: isinstance(v, str), "expected a string")
-        for key in ("environment", *Fingerprint.COMPARED, "platform")
+        for key in ("environment", "keras_flavour", "keras_version", "backend", "backend_version", "python",
+                    "numpy", "cpu", "platform")
     },
     "cpu_count": (lambda v: v is None or _is_int(v), "expected an integer or null"),
+    # Unknown (null) in a baseline made by an older alphabench.
+    **{
+        key: (lambda v: v is None or isinstance(v, str), "expected a string or null")
+        for key in ("cpu_vendor", "cpu_signature", "threads")
+    },
+    "cpu_flags": (lambda v: v is None or (isinstance(v, list) and all(isinstance(f, str) for f in v)),
+                  "expected a list of strings or null"),
+    "packages": (lambda v: v is None or (isinstance(v, dict) and all(isinstance(x, str) for x in v.values())),
+                 "expected an object of version strings or null"),
 }
 _FRAMING_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
     "path": (lambda v: v in TRAINING_PATHS, f"expected one of {', '.join(TRAINING_PATHS)}"),
@@ -213,6 +245,8 @@ _PER_SEED_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
         "expected a list of epochs (integers) or nulls, one per seed",
     ),
     "probes": (_is_probe_outcomes, "expected a list of objects of probe outcomes (strings or booleans), one per seed"),
+    "final_loss": (lambda v: v is None or (_is_number(v) and math.isfinite(v) and v >= 0),
+                   "expected a list of losses (finite numbers >= 0) or nulls, one per seed"),
 }
 
 
@@ -273,10 +307,10 @@ def _check_schema_version(document: dict, name: str) -> None:
     version = document.get("schema_version")
     if not _is_int(version):
         raise BaselineError(f"{name}: schema_version: missing or not an integer; {_REGENERATE}")
-    if version < SCHEMA_VERSION:
+    if version < SCHEMA_VERSION:  # load() has migrated every version it can
         raise BaselineError(
-            f"{name}: schema_version: {version} is older than {SCHEMA_VERSION}; "
-            f"upgrade the file with `alphabench baseline upgrade {name}`"
+            f"{name}: schema_version: {version} is older than any this alphabench reads (1-{SCHEMA_VERSION}); "
+            f"regenerate the file with `{UPDATE_COMMAND}`"
         )
     if version > SCHEMA_VERSION:
         raise BaselineError(

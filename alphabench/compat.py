@@ -151,21 +151,59 @@ def backend_version() -> str:
     return module.__version__
 
 
-def cpu_model() -> str:
+# The ISA features that XLA, oneDNN and Eigen choose CPU kernels by: two CPUs sold under one model
+# name that differ here may round differently (README, "The gate").
+KERNEL_ISA_FLAGS = (
+    "sse4_1", "sse4_2", "avx", "avx2", "fma", "f16c", "avx_vnni", "avx512f", "avx512cd", "avx512bw",
+    "avx512dq", "avx512vl", "avx512ifma", "avx512vbmi", "avx512_vbmi2", "avx512_vnni", "avx512_bf16",
+    "avx512_fp16", "amx_tile", "amx_int8", "amx_bf16", "asimd", "sve", "sve2",
+)
+NUMERICAL_PACKAGES = ("keras", "tensorflow", "tf-keras", "jax", "jaxlib", "torch", "numpy")
+
+
+def _cpuinfo() -> dict[str, str]:
+    """The first processor's fields of /proc/cpuinfo (empty where there is none)."""
+    fields = {}
     try:
         with open("/proc/cpuinfo") as cpuinfo:
             for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                fields[key.strip()] = value.strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return fields
+
+
+def cpu_model() -> str:
+    return _cpuinfo().get("model name") or platform.processor() or platform.machine()
+
+
+def _package_versions() -> dict[str, str]:
+    from importlib import metadata
+
+    versions = {}
+    for name in NUMERICAL_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+def _thread_settings() -> str:
+    """The settings that decide how many threads compute (use_one_cpu_thread sets the backend's)."""
+    return "; ".join(f"{name}={os.environ.get(name, '')}" for name in ("XLA_FLAGS", "OMP_NUM_THREADS")) + (
+        f"; {BACKEND} compute threads=1")
 
 
 def fingerprint() -> Fingerprint:
-    """What identifies the environment a result came from."""
+    """What identifies the environment a result came from, down to what decides its bits."""
     import numpy
 
+    cpuinfo = _cpuinfo()
+    flags = set(cpuinfo.get("flags", cpuinfo.get("Features", "")).split())
     return Fingerprint(
         environment=ENVIRONMENT,
         keras_flavour=FLAVOUR,
@@ -177,4 +215,10 @@ def fingerprint() -> Fingerprint:
         cpu=cpu_model(),
         cpu_count=os.cpu_count(),
         platform=sys.platform,
+        cpu_vendor=cpuinfo.get("vendor_id", platform.machine()),
+        cpu_signature=" ".join(f"{key.split()[-1]} {cpuinfo.get(key, '?')}"
+                               for key in ("cpu family", "model", "stepping")),
+        cpu_flags=tuple(flag for flag in KERNEL_ISA_FLAGS if flag in flags),
+        packages=_package_versions(),
+        threads=_thread_settings(),
     )

@@ -34,7 +34,10 @@ class Settings:
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """What identifies the environment a result came from (alphabench.compat.fingerprint())."""
+    """What decides a result's bits: the software, the CPU's kernels, the threads (compat.fingerprint()).
+
+    Fields a baseline made by an older alphabench lacks are None: unknown, so never the same.
+    """
 
     environment: str  # names the baseline file: "<keras flavour>-<backend>"
     keras_flavour: str
@@ -43,27 +46,64 @@ class Fingerprint:
     backend_version: str
     python: str
     numpy: str
-    cpu: str
+    cpu: str  # the model name; CPUs sold under one name differ in generation and ISA
     cpu_count: int | None
     platform: str
+    cpu_vendor: str | None = None
+    cpu_signature: str | None = None  # "family 26 model 2 stepping 1"
+    # The ISA features XLA, oneDNN and Eigen choose kernels by (AVX2, FMA, AVX-512 subsets, AMX...).
+    cpu_flags: tuple[str, ...] | None = None
+    # Every numerical package's version ("absent" where not installed): keras, tensorflow, tf-keras,
+    # jax, jaxlib, torch, numpy.
+    packages: Mapping[str, str] | None = None
+    threads: str | None = None  # the compute-thread settings the run used
 
-    # The fields that decide whether two runs can be expected to agree bit for bit.
-    COMPARED = ("keras_flavour", "keras_version", "backend", "backend_version", "python", "numpy", "cpu")
+    # Fields that decide whether two runs can agree bit for bit: all must be known and equal.
+    COMPARED = ("keras_flavour", "keras_version", "backend", "backend_version", "python", "numpy", "cpu",
+                "cpu_vendor", "cpu_signature", "cpu_flags", "packages", "threads")
+    # Fields that decide whether a throughput measured on one machine means anything on the other.
+    MACHINE = ("cpu", "cpu_vendor", "cpu_signature", "cpu_flags", "cpu_count")
 
-    def differences(self, other: Fingerprint) -> list[str]:
-        """'keras_version 3.3.3 -> 3.4.0' for each compared field that differs from `other`."""
+    def differences(self, other: Fingerprint, fields: Sequence[str] = COMPARED) -> list[str]:
+        """'keras_version 3.3.3 -> 3.4.0' for each of `fields` that differs from `other` or is unknown."""
         return [
-            f"{key} {getattr(self, key)} -> {getattr(other, key)}"
-            for key in self.COMPARED
-            if getattr(self, key) != getattr(other, key)
+            _describe_difference(key, getattr(self, key), getattr(other, key))
+            for key in fields
+            if getattr(self, key) is None or getattr(self, key) != getattr(other, key)
         ]
 
+    def same_bits(self, other: Fingerprint) -> bool:
+        """Whether a seed run here must reproduce, bit for bit, what it gave there."""
+        return not self.differences(other)
+
+    def same_machine(self, other: Fingerprint) -> bool:
+        """Whether throughputs measured on the two compare (same CPU signature, ISA and core count)."""
+        return not self.differences(other, self.MACHINE)
+
     def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        values = dataclasses.asdict(self)
+        values["cpu_flags"] = None if self.cpu_flags is None else list(self.cpu_flags)
+        values["packages"] = None if self.packages is None else dict(self.packages)
+        return values
 
     @classmethod
     def from_dict(cls, values: Mapping) -> Fingerprint:
-        return cls(**{field.name: values[field.name] for field in dataclasses.fields(cls)})
+        fields = {field.name: values.get(field.name) for field in dataclasses.fields(cls)}
+        if fields["cpu_flags"] is not None:
+            fields["cpu_flags"] = tuple(fields["cpu_flags"])
+        return cls(**fields)
+
+
+def _describe_difference(key: str, before, after) -> str:
+    if before is None:
+        return f"{key} unknown (baseline made by an older alphabench)"
+    if key == "cpu_flags":
+        gained, lost = sorted(set(after or ()) - set(before)), sorted(set(before) - set(after or ()))
+        return f"cpu_flags {' '.join([f'+{f}' for f in gained] + [f'-{f}' for f in lost])}"
+    if key == "packages":
+        changed = sorted(name for name in {*before, *(after or {})} if before.get(name) != (after or {}).get(name))
+        return "packages " + ", ".join(f"{name} {before.get(name)} -> {(after or {}).get(name)}" for name in changed)
+    return f"{key} {before} -> {after}"
 
 
 @dataclass(frozen=True)
@@ -89,8 +129,12 @@ class SeedResult:
         """The baseline entry this result is compared with."""
         return entry_key(self.framing, self.path)
 
+    @property
+    def final_loss(self) -> float:
+        return self.loss_history[-1]
+
     def as_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "probes": dict(self.probes)}
+        return {**dataclasses.asdict(self), "probes": dict(self.probes), "environment": self.environment.as_dict()}
 
 
 @dataclass(frozen=True)
@@ -103,6 +147,7 @@ class BaselineEntry:
     accuracy: tuple[float, ...]  # per seed, like the two fields below
     epochs_to_100: tuple[int | None, ...]
     probes: tuple[Mapping[str, str | bool], ...]
+    final_loss: tuple[float | None, ...]  # None: made by an older alphabench, which did not keep it
     steps_per_second: float
     normalised_throughput: float | None
     loss_curve: tuple[float, ...]  # median over seeds, at most CURVE_POINTS epochs
@@ -120,6 +165,7 @@ class BaselineEntry:
             accuracy=tuple(result.accuracy for result in ordered),
             epochs_to_100=tuple(result.epochs_to_100 for result in ordered),
             probes=tuple(dict(result.probes) for result in ordered),
+            final_loss=tuple(result.final_loss for result in ordered),
             steps_per_second=steps_per_second,
             normalised_throughput=normalised_throughput(steps_per_second, calibration_seconds),
             loss_curve=median_curve([result.loss_history for result in ordered]),
@@ -134,6 +180,7 @@ class BaselineEntry:
             "accuracy": list(self.accuracy),
             "epochs_to_100": list(self.epochs_to_100),
             "probes": [dict(outcomes) for outcomes in self.probes],
+            "final_loss": list(self.final_loss),
             "steps_per_second": self.steps_per_second,
             "normalised_throughput": self.normalised_throughput,
             "loss_curve": list(self.loss_curve),
@@ -149,6 +196,7 @@ class BaselineEntry:
             accuracy=tuple(values["accuracy"]),
             epochs_to_100=tuple(values["epochs_to_100"]),
             probes=tuple(dict(outcomes) for outcomes in values["probes"]),
+            final_loss=tuple(values["final_loss"]),
             steps_per_second=values["steps_per_second"],
             normalised_throughput=values["normalised_throughput"],
             loss_curve=tuple(values["loss_curve"]),

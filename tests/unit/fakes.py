@@ -18,6 +18,11 @@ ENVIRONMENT = Fingerprint(
     cpu="Test CPU",
     cpu_count=2,
     platform="linux",
+    cpu_vendor="TestVendor",
+    cpu_signature="family 25 model 17 stepping 1",
+    cpu_flags=("avx", "avx2", "fma"),
+    packages={"keras": "3.5.0", "tensorflow": "2.17.0", "numpy": "1.26.4"},
+    threads="tensorflow compute threads=1",
 )
 UPGRADED = dataclasses.replace(ENVIRONMENT, keras_version="3.6.0")
 RECITED = "BCDEFGHIJKLMNOPQRSTUVWXYZ"

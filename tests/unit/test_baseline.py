@@ -94,7 +94,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path, monkeypat
 def test_save_refuses_an_invalid_document_without_writing(tmp_path):
     path = tmp_path / "keras3-tensorflow.json"
     with pytest.raises(BaselineError, match="framings: missing"):
-        baseline._write_json(path, {"schema_version": 1, "environment": ENVIRONMENT.as_dict(),
+        baseline._write_json(path, {"schema_version": baseline.SCHEMA_VERSION, "environment": ENVIRONMENT.as_dict(),
                                     "calibration_seconds": None})
     assert os.listdir(tmp_path) == []
 
@@ -137,30 +137,58 @@ def test_per_seed_list_of_the_wrong_length(tmp_path):
     assert "got 2 values for 5 seeds" in error_of(path)
 
 
-def test_older_schema_is_refused_with_the_upgrade_command(tmp_path):
+def schema_1(document: dict) -> dict:
+    """`document` as alphabench wrote it before the fingerprint knew the CPU's signature."""
+    environment = {k: v for k, v in document["environment"].items() if k not in baseline._ADDED_IN_2}
+    framings = {key: {k: v for k, v in entry.items() if k != "final_loss"} for key, entry in document["framings"].items()}
+    return {**document, "schema_version": 1, "environment": environment, "framings": framings}
+
+
+def test_a_schema_1_file_is_read_with_the_fields_it_lacked_unknown(tmp_path):
+    path = make_file(tmp_path)
+    path.write_text(json.dumps(schema_1(json.loads(path.read_text()))))
+    old = baseline.load(path)
+    assert old.environment.cpu_signature is None and old.framings["one_char"].final_loss == (None,) * 5
+    assert old.framings["one_char"].accuracy == (0.8, 0.84, 0.84, 0.88, 0.92)  # nothing lost
+    assert not old.environment.same_bits(ENVIRONMENT)  # never trusted for exact reproduction
+    assert "cpu_signature unknown (baseline made by an older alphabench)" in old.environment.differences(ENVIRONMENT)
+
+
+def test_upgrade_migrates_schema_1_and_rewrites_a_current_file(tmp_path):
+    path = make_file(tmp_path)
+    current = json.loads(path.read_text())
+    path.write_text(json.dumps(schema_1(current)))
+    baseline.upgrade(path)
+    upgraded = json.loads(path.read_text())
+    assert upgraded["schema_version"] == baseline.SCHEMA_VERSION
+    assert upgraded["environment"]["cpu_flags"] is None and upgraded["framings"]["one_char"]["final_loss"] == [None] * 5
+    path.write_text(json.dumps(current))  # not in the canonical layout
+    baseline.upgrade(path)
+    assert json.loads(path.read_text()) == current
+
+
+def test_a_schema_without_an_upgrade_says_to_regenerate_and_upgrade_agrees(tmp_path):
     path = make_file(tmp_path)
     document = json.loads(path.read_text())
     path.write_text(json.dumps({**document, "schema_version": 0}))
-    assert f"`alphabench baseline upgrade {path}`" in error_of(path)
+    message = error_of(path)
+    assert "regenerate the file with `alphabench baseline update`" in message and "upgrade" not in message
+    with pytest.raises(BaselineError, match="no upgrade"):
+        baseline.upgrade(path)
 
 
 def test_newer_schema_is_refused(tmp_path):
     path = make_file(tmp_path)
     document = json.loads(path.read_text())
-    path.write_text(json.dumps({**document, "schema_version": 2}))
+    path.write_text(json.dumps({**document, "schema_version": baseline.SCHEMA_VERSION + 1}))
     message = error_of(path)
     assert "made by a newer alphabench" in message and "upgrade alphabench" in message
 
 
-def test_upgrade_rewrites_a_current_file_and_refuses_unknown_versions(tmp_path):
+def test_a_throughput_that_is_not_finite_is_refused(tmp_path):
     path = make_file(tmp_path)
-    document = json.loads(path.read_text())
-    path.write_text(json.dumps(document))  # not in the canonical layout
-    baseline.upgrade(path)
-    assert json.loads(path.read_text()) == document
-    path.write_text(json.dumps({**document, "schema_version": 0}))
-    with pytest.raises(BaselineError, match="no upgrade"):
-        baseline.upgrade(path)
+    path.write_text(path.read_text().replace('"steps_per_second": 400.0', '"steps_per_second": Infinity'))
+    assert "framings.one_char.steps_per_second: expected a number >= 0" in error_of(path)
 
 
 def test_update_describes_a_new_framing(tmp_path):
