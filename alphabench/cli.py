@@ -163,6 +163,14 @@ def _train_all(session, names) -> None:
               file=sys.stderr, flush=True)
 
 
+def _check_contracts(session) -> list:
+    """The contracts' verdicts, first: seconds, where the framings take minutes."""
+    from alphabench.contracts import CONTRACTS
+
+    print(f"checking {len(CONTRACTS)} contracts Keras must keep ...", file=sys.stderr, flush=True)
+    return [session.contract_verdict(contract.name) for contract in CONTRACTS]
+
+
 def _selected(args) -> list[str]:
     """The framings named on the command line, each once, in order; none: all."""
     return list(dict.fromkeys(args.framings)) or list(FRAMINGS)
@@ -175,31 +183,33 @@ def run_framings(args) -> int:
     session = _session(args)
     baseline = session.load_baseline()  # a broken baseline file is reported now, not after the training
     names = _selected(args)
+    contracts = _check_contracts(session)
     _train_all(session, names)
     verdicts = [session.verdict(name) for name in names]
     trained = [name for name in names if name in session.results]
     summaries = [session.summary(name) for name in trained]
     findings = [] if session.overridden else session.findings(trained)
-    table = report.rows(summaries, {v.framing: v for v in verdicts})
+    table = report.rows(summaries, {v.subject: v for v in verdicts})
 
     print(f"\nalphabench on {compat.ENVIRONMENT} (Keras {compat.keras.__version__}, "
           f"{compat.BACKEND} {compat.backend_version()}), {session.path} path\n")
     print(report.text_table(table))
     if session.overridden:
         print("\nnote: settings overridden: results are shown, not judged against expectations or baselines")
-    for v in verdicts:
+    for v in contracts + verdicts:
         for line in v.lines():
             print(line)
     for finding in findings:
         if finding.kind != "regression":  # regressions are failures, printed above
             print(finding.line())
-    for v in verdicts:
+    for v in contracts + verdicts:
         for why in dict.fromkeys(v.expected.values()):
-            print(f"expected failure {v.framing}: {why}")
+            print(f"expected failure {v.subject}: {why}")
     if args.report:
-        written = report.write(args.report, compat.fingerprint(), summaries, findings, verdicts, table, baseline)
+        written = report.write(args.report, compat.fingerprint(), summaries, findings, contracts + verdicts, table,
+                               baseline)
         print(f"\nreport: {', '.join(str(p) for p in written[:2])} (+{len(written) - 2} plots)")
-    run = RunVerdict(tuple(verdicts))
+    run = RunVerdict(tuple(verdicts), tuple(contracts))
     print(f"\n{run.line()}")
     return run.exit_status
 

@@ -1,5 +1,6 @@
 """Where a framing does not show, in some environment and range of releases, what the tutorial
-reported: what it breaks and why, as far as the cause was traced.
+reported, or Keras breaks one of the contracts the tutorial relies on (alphabench.contracts): what
+it breaks and why, as far as the cause was traced.
 
 Tests turn a deviation into a strict expected failure of the checks it breaks (so the day it is
 fixed, the suite says so) and the CLI reports it as "expected failure" instead of a regression. A
@@ -16,13 +17,14 @@ from packaging.version import InvalidVersion, Version
 
 # The checks a deviation can break (the training tests' names for them). "training": the framing
 # cannot be trained at all, so every check fails.
-CHECKS = ("training", "accuracy", "probes", "baseline", "lessons", "reference", "equivalence", "benchmark")
+CHECKS = ("training", "accuracy", "probes", "baseline", "lessons", "reference", "equivalence", "benchmark",
+          "contract")
 
 
 @dataclass(frozen=True)
 class KnownDeviation:
     environment: str  # "<keras flavour>-<backend>", as compat.ENVIRONMENT names it
-    framing: str
+    subject: str  # a framing, or a contract of alphabench.contracts
     breaks: tuple[str, ...]  # of CHECKS
     why: str
     keras: str = ""  # the Keras releases it was measured on; "" for every release (not a Keras defect)
@@ -32,8 +34,8 @@ class KnownDeviation:
         if unknown:
             raise ValueError(f"unknown checks {sorted(unknown)}; known: {CHECKS}")
 
-    def applies(self, environment: str, framing: str, keras_version: str | None) -> bool:
-        if (environment, framing) != (self.environment, self.framing):
+    def applies(self, environment: str, subject: str, keras_version: str | None) -> bool:
+        if (environment, subject) != (self.environment, self.subject):
             return False
         if not self.keras or keras_version is None:
             return True
@@ -79,12 +81,29 @@ KNOWN_DEVIATIONS = (
         "recites BBBB...; measured on Keras 3.15.1)",
         keras="==3.15.*",
     ),
+    KnownDeviation(
+        "keras3-jax", "state_carries_between_batches", ("contract",),
+        "the stateful framing's JAX deviation, seen directly: predict_on_batch twice on the same input "
+        "gives the same output, the state variables being outside the model's non_trainable_variables "
+        "that JAX's stateless predict step threads through (measured on Keras 3.15.1)",
+        keras="==3.15.*",
+    ),
+    KnownDeviation(
+        "keras3-tensorflow", "fit_reshuffles", ("contract",),
+        "after keras.utils.set_random_seed, Keras 3's fit(shuffle=True) on TensorFlow feeds every epoch in "
+        "one order: its array adapter draws the permutation with tf.random.shuffle inside a "
+        "tf.data map (keras/src/trainers/data_adapters/array_data_adapter.py, get_tf_dataset), and each "
+        "epoch's new iterator reruns that op with the same seed (tf-keras and Keras 3 on JAX reshuffle; "
+        "measured on Keras 3.15.1 and 3.12.0 with TensorFlow 2.21). The reference path, which seeds "
+        "that way, trains on one random order per seed there, not a new one each epoch",
+        keras=">=3.12,<3.16",
+    ),
 )
 
 
-def known_deviation(environment: str, framing: str, check: str, keras_version: str | None = None) -> str | None:
-    """Why `check` of this framing is expected to fail in this environment and release, or None."""
+def known_deviation(environment: str, subject: str, check: str, keras_version: str | None = None) -> str | None:
+    """Why `check` of this framing (or contract) is expected to fail in this environment and release, or None."""
     for deviation in KNOWN_DEVIATIONS:
-        if deviation.applies(environment, framing, keras_version) and {"training", check} & set(deviation.breaks):
+        if deviation.applies(environment, subject, keras_version) and {"training", check} & set(deviation.breaks):
             return deviation.why
     return None

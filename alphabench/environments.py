@@ -20,7 +20,6 @@ explanation is a difference nobody has explained yet.
 from __future__ import annotations
 
 import statistics
-from collections import Counter
 from dataclasses import dataclass
 
 from alphabench.data import sample_count

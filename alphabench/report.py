@@ -8,12 +8,12 @@ from pathlib import Path
 from alphabench.gate import Finding
 from alphabench.results import Baseline, BaselineEntry, Fingerprint, format_accuracies, format_epochs
 from alphabench.summary import Summary
-from alphabench.verdict import FramingVerdict
+from alphabench.verdict import Verdict
 
 COLUMNS = ("framing", "accuracy (median)", "per seed", "tutorial", "epochs to 100%", "train s", "steps/s", "verdict")
 
 
-def rows(summaries: list[Summary], verdicts: dict[str, FramingVerdict]) -> list[tuple[str, ...]]:
+def rows(summaries: list[Summary], verdicts: dict[str, Verdict]) -> list[tuple[str, ...]]:
     return [
         (
             summary.framing.name,
@@ -43,15 +43,15 @@ def markdown_table(table: list[tuple[str, ...]]) -> str:
 
 
 def write(directory: str, environment: Fingerprint, summaries: list[Summary], findings: list[Finding],
-          verdicts: list[FramingVerdict], table, baseline: Baseline | None) -> list[Path]:
+          verdicts: list[Verdict], table, baseline: Baseline | None) -> list[Path]:
     """report.json, report.md and one learning-curve PNG per framing (now against the baseline)."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    failures = [f"{v.framing}: {line}" for v in verdicts for line in v.lines()]
+    failures = [line for v in verdicts for line in v.lines()]
     document = {
         "environment": environment.as_dict(),
         "results": {s.framing.name: [r.as_dict() for r in s.results] for s in summaries},
-        "verdicts": {v.framing: v.status for v in verdicts},
+        "verdicts": {v.subject: v.status for v in verdicts},
         "failures": failures,
         "findings": [f.__dict__ for f in findings],
     }

@@ -106,7 +106,7 @@ class Session:
 
         return known_deviation(self.environment, name, check, compat.keras.__version__)
 
-    def verdict(self, name: str) -> verdict.FramingVerdict:
+    def verdict(self, name: str) -> verdict.Verdict:
         """The framing's verdict (alphabench.verdict decides), training it first if need be.
 
         A framing whose training raises is judged a "training" failure, expected where a known
@@ -125,3 +125,11 @@ class Session:
             return verdict.judge(name, [], {}, judged=False)
         failures = verdict.failures_of(name, self.summary(name), self.findings([name]), self.path)
         return verdict.judge(name, failures, expected)
+
+    def contract_verdict(self, name: str) -> verdict.Verdict:
+        """Whether Keras keeps one of the contracts the tutorial relies on (alphabench.contracts)."""
+        from alphabench import contracts  # imports Keras
+
+        seen = contracts.get_contract(name).violation()
+        failures = [verdict.Failure("contract", seen)] if seen else []
+        return verdict.judge(name, failures, {"contract": self.expected_failure(name, "contract")})

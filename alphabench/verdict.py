@@ -18,7 +18,7 @@ OK, FAIL, EXPECTED_FAILURE, UNEXPECTED_PASS, NOT_JUDGED = (
 
 @dataclass(frozen=True)
 class Failure:
-    check: str  # what failed: "training", "accuracy", "probes", "baseline" or "reference" (deviations.CHECKS)
+    check: str  # what failed: "training", "accuracy", "probes", "baseline", "reference" or "contract"
     line: str
 
 
@@ -42,8 +42,10 @@ def failures_of(framing: str, summary: Summary | None, findings: Sequence[Findin
 
 
 @dataclass(frozen=True)
-class FramingVerdict:
-    framing: str
+class Verdict:
+    """The verdict on one subject: a framing, or one of the contracts (alphabench.contracts)."""
+
+    subject: str
     failures: tuple[Failure, ...]
     # Known deviations of this environment, by check: each must fail (a strict expected failure).
     expected: Mapping[str, str] = field(default_factory=dict)
@@ -79,34 +81,32 @@ class FramingVerdict:
         return self.status in (FAIL, UNEXPECTED_PASS)
 
 
-def judge(framing: str, failures: Sequence[Failure], expected: Mapping[str, str | None],
-          judged: bool = True) -> FramingVerdict:
-    """The verdict on one framing; `expected`: check -> why it is a known deviation here (or None)."""
-    return FramingVerdict(framing, tuple(failures), {c: why for c, why in expected.items() if why}, judged)
+def judge(subject: str, failures: Sequence[Failure], expected: Mapping[str, str | None],
+          judged: bool = True) -> Verdict:
+    """The verdict on one subject; `expected`: check -> why it is a known deviation here (or None)."""
+    return Verdict(subject, tuple(failures), {c: why for c, why in expected.items() if why}, judged)
 
 
 @dataclass(frozen=True)
 class RunVerdict:
-    framings: tuple[FramingVerdict, ...]
+    framings: tuple[Verdict, ...]
+    contracts: tuple[Verdict, ...] = ()
 
     @property
     def failed(self) -> list[str]:
-        return [v.framing for v in self.framings if v.fails_run]
-
-    @property
-    def judged(self) -> int:
-        return sum(v.judged for v in self.framings)
+        return [v.subject for v in self.contracts + self.framings if v.fails_run]
 
     @property
     def exit_status(self) -> int:
-        """0: every judged framing as expected; 1: a failure or an unexpected pass."""
+        """0: everything judged as expected; 1: a failure or an unexpected pass."""
         return 1 if self.failed else 0
 
     def line(self) -> str:
-        if not self.judged:
+        judged = sum(v.judged for v in self.framings)
+        framings = f"{judged - sum(v.fails_run for v in self.framings)}/{judged} framings"
+        contracts = f"{len(self.contracts) - sum(v.fails_run for v in self.contracts)}/{len(self.contracts)} contracts"
+        counts = f"{framings} and {contracts}" if self.contracts else framings
+        if not judged and not self.contracts:
             return f"verdict: not judged: 0/{len(self.framings)} framings judged (settings overridden)"
-        if self.failed:
-            head = f"FAIL ({', '.join(self.failed)})"
-        else:
-            head = "ok"
-        return f"verdict: {head}: {self.judged - len(self.failed)}/{self.judged} framings as expected"
+        head = f"FAIL ({', '.join(self.failed)})" if self.failed else "ok"
+        return f"verdict: {head}: {counts} as expected"

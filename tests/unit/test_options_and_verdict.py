@@ -79,6 +79,10 @@ def test_the_runs_verdict_and_exit_status_follow_from_the_framings():
     assert verdict.RunVerdict((ok,)).exit_status == 0
     run = verdict.RunVerdict((ok, failed))
     assert run.line() == "verdict: FAIL (stateful): 1/2 framings as expected" and run.exit_status == 1
+    broken = verdict.judge("adam_step", [verdict.Failure("contract", "contract adam_step: ...")], {})
+    with_contracts = verdict.RunVerdict((ok,), (broken,))
+    assert with_contracts.line() == "verdict: FAIL (adam_step): 1/1 framings and 0/1 contracts as expected"
+    assert with_contracts.exit_status == 1
     unjudged = verdict.RunVerdict((verdict.judge("one_char", [], {}, judged=False),))
     assert unjudged.line().startswith("verdict: not judged") and unjudged.exit_status == 0
 
