@@ -78,6 +78,43 @@ def compare_paths(
     }
 
 
+def fused_row(framing: Framing, seeds) -> dict:
+    """The fused path on one seed and on `seeds`, each in a fresh process, compilation included."""
+    one = timed_run(framing, seeds[:1], "fused")
+    many = timed_run(framing, seeds, "fused")
+    seed_steps = len(seeds) * framing.epochs * steps_per_epoch(framing)
+    return {
+        "framing": framing.name,
+        "seeds": list(seeds),
+        "one_seed_seconds": one["wall_seconds"],
+        "seconds": many["wall_seconds"],
+        "train_seconds": many["results"][0].train_seconds,
+        "seed_step_microseconds": many["results"][0].train_seconds / seed_steps * 1e6,
+        "accuracy": [r.accuracy for r in many["results"]],
+        "peak_rss_mb": many["peak_rss_mb"],
+        "environment": many["results"][0].environment.environment,
+    }
+
+
+def fused_table(rows: list[dict]) -> str:
+    header = ("framing", "1 seed s", "seeds", "all seeds s", "of it training s", "us per seed-step",
+              "median acc", "peak MB")
+    lines = [header] + [
+        (
+            row["framing"], f"{row['one_seed_seconds']:.1f}", str(len(row["seeds"])), f"{row['seconds']:.1f}",
+            f"{row['train_seconds']:.1f}", f"{row['seed_step_microseconds']:.2f}",
+            f"{statistics.median(row['accuracy']):.2%}", f"{row['peak_rss_mb']:.0f}",
+        )
+        for row in rows
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    text = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines]
+    text.append(f"total ({rows[0]['environment']}, fused path, fresh process each, compilation included): "
+                f"one seed of every framing {sum(r['one_seed_seconds'] for r in rows):.1f}s, "
+                f"all seeds {sum(r['seconds'] for r in rows):.1f}s")
+    return "\n".join(text)
+
+
 def table(rows: list[dict]) -> str:
     header = ("framing", "seeds", "reference s", "fast s", "speedup", "fast 1 seed s", "seeds/1 seed",
               "ref steps/s", "fast steps/s", "ref acc (median)", "fast acc (median)", "fast-ref samples",

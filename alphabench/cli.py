@@ -78,13 +78,37 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--reference-backend", choices=("tensorflow", "jax", "torch"),
                        help="run the reference path on this Keras 3 backend (default: this environment's), "
                        "e.g. the JAX fast path against the TensorFlow reference")
+    bench.add_argument("--fused", action="store_true",
+                       help="time the fused path (Keras 3 / JAX) on one seed and on the baseline's seeds "
+                       "(64 a framing, variable_length 16) instead")
     bench.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     bench.set_defaults(command=bench_paths)
+
+    ab = commands.add_parser("ab", help="compare this environment's training throughput with another's, "
+                             "measured in alternating rounds on this machine (e.g. before and after an upgrade)")
+    ab.add_argument("other_python", metavar="PYTHON",
+                    help="the other environment's interpreter (alphabench installed there), e.g. old-venv/bin/python")
+    ab.add_argument("framing", nargs="?", type=options.framing_name, default="one_char",
+                    help="framing to time (default: one_char)")
+    ab.add_argument("--rounds", type=options.positive_int, default=8, metavar="N",
+                    help="alternating rounds (default: 8; fewer cannot reach the false-alarm budget)")
+    ab.add_argument("--epochs", type=options.positive_int, default=60, metavar="N",
+                    help="epochs a round trains (default: 60)")
+    ab.set_defaults(command=ab_throughput)
+    throughput = commands.add_parser("throughput", help="train one framing briefly and print its steps per "
+                                     "second as JSON (what `alphabench ab` runs in each environment)")
+    throughput.add_argument("framing", type=options.framing_name)
+    throughput.add_argument("--epochs", type=options.positive_int, default=60, metavar="N")
+    throughput.set_defaults(command=print_throughput)
 
     selftest = commands.add_parser("selftest", help="inject regressions into Keras; check the gate catches "
                                    "each, and that unchanged reruns raise no alarm")
     selftest.add_argument("--reruns", type=options.positive_int, default=10, metavar="N",
                           help="unchanged reruns of one_char (default: 10)")
+    selftest.add_argument("--seeds", type=options.seed_list, default=None, metavar="SEEDS",
+                          help="seeds of each injected and unchanged run (default: each framing's own)")
+    selftest.add_argument("--ab-rounds", type=options.positive_int, default=8, metavar="N",
+                          help="alternating rounds of each A/B throughput comparison (default: 8)")
     options.add_baseline_option(selftest.add_argument)
     selftest.set_defaults(command=run_selftest)
     return parser
@@ -250,13 +274,33 @@ def bench_paths(args) -> int:
     from alphabench import bench
     from alphabench.framings import get_framing
 
+    if args.fused:
+        return _bench_fused(args)
     reference_epochs = {**DEFAULT_REFERENCE_EPOCHS, **dict(args.reference_epochs)}
     rows = []
-    for name in args.framings or list(FRAMINGS):
+    for name in _selected(args):
         print(f"timing {name} ({_seeds_text(args.seeds)}): fast, then reference ...", file=sys.stderr, flush=True)
         rows.append(bench.compare_paths(get_framing(name), args.seeds, reference_epochs.get(name),
                                         args.reference_backend))
     print(bench.table(rows))
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump(rows, out, indent=1)
+    return 0
+
+
+def _bench_fused(args) -> int:
+    import json
+
+    from alphabench import bench
+    from alphabench.framings import fused_baseline_seeds, get_framing
+
+    rows = []
+    for name in _selected(args):
+        seeds = fused_baseline_seeds(name)
+        print(f"timing {name}: fused path, 1 seed, then {len(seeds)} ...", file=sys.stderr, flush=True)
+        rows.append(bench.fused_row(get_framing(name), seeds))
+    print(bench.fused_table(rows))
     if args.json:
         with open(args.json, "w") as out:
             json.dump(rows, out, indent=1)
@@ -282,19 +326,84 @@ def show_baseline(args) -> int:
 def run_selftest(args) -> int:
     from alphabench import selftest
 
-    missed = 0
+    test = selftest.Selftest(args.baselines, args.seeds, args.ab_rounds)
+    rows, missed = [], 0
     for injection in selftest.INJECTIONS:
         print(f"injecting: {injection.name} ({injection.framing}, {injection.path} path) ...", file=sys.stderr, flush=True)
-        alarms = injection.run(args.baselines)
-        missed += not alarms
-        print(f"{'caught' if alarms else 'MISSED'}: {injection.name} -> {alarms[0] if alarms else 'no alarm'}")
+        judgements = test.inject(injection)
+        missed += sum(not j.caught for j in judgements)
+        rows.append((injection.name, f"{injection.framing} ({injection.path})",
+                     *(_caught_cell(j) for j in judgements)))
     print(f"rerunning {selftest.RERUN_FRAMING} unchanged {args.reruns} times ...", file=sys.stderr, flush=True)
-    false_alarms = [alarms for alarms in selftest.rerun_unchanged(args.reruns, args.baselines) if alarms]
-    for alarms in false_alarms:
-        print(f"FALSE ALARM: {alarms[0]}")
-    print(f"\nselftest: {len(selftest.INJECTIONS) - missed}/{len(selftest.INJECTIONS)} injected regressions caught, "
-          f"{len(false_alarms)}/{args.reruns} unchanged reruns raised an alarm")
-    return 1 if missed or false_alarms else 0
+    reruns = [test.rerun_unchanged() for _ in range(args.reruns)]
+    false_alarms = {regime: [j for run in reruns for j in run if j.regime == regime and j.caught]
+                    for regime in selftest.REGIMES}
+    print(f"A/B: {selftest.RERUN_FRAMING} unchanged against itself, {args.ab_rounds} rounds ...", file=sys.stderr, flush=True)
+    unchanged_ab = test.ab(None)
+
+    print("| injected into Keras | framing (path) | " + " | ".join(selftest.REGIMES) + " |")
+    print("|---|---|" + "---|" * len(selftest.REGIMES))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    print()
+    for regime, alarms in false_alarms.items():
+        print(f"unchanged reruns, {regime}: {len(alarms)}/{args.reruns} raised an alarm")
+        for judgement in alarms:
+            print(f"  FALSE ALARM: {judgement.failures[0].line}")
+    print(f"A/B, unchanged against itself: {unchanged_ab.line('unchanged', 'unchanged')}")
+    ab_false_alarm = unchanged_ab.slower
+    judged = len(rows) * len(selftest.REGIMES)
+    alarms = sum(len(a) for a in false_alarms.values()) + ab_false_alarm
+    print(f"\nselftest: {judged - missed}/{judged} injections caught (injection x regime), "
+          f"{alarms} false alarms in {args.reruns * len(selftest.REGIMES) + 1} unchanged judgements")
+    return 1 if missed or alarms else 0
+
+
+def print_throughput(args) -> int:
+    import json
+
+    from alphabench import trainer
+    from alphabench.framings import get_framing
+
+    framing = get_framing(args.framing).with_settings(epochs=args.epochs)
+    result = trainer.train(framing, framing.seeds)[0]
+    print(json.dumps({"steps_per_second": result.steps_per_second, **result.environment.as_dict()}))
+    return 0
+
+
+def ab_throughput(args) -> int:
+    import json
+    import subprocess
+
+    from alphabench import abtest
+    from alphabench.errors import UsageError
+
+    names = {}
+
+    def measure(python: str) -> float:
+        command = [python, "-m", "alphabench", "throughput", args.framing, "--epochs", str(args.epochs)]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise UsageError(f"{python} could not time {args.framing} ({last}); is alphabench installed there?")
+        measured = json.loads(done.stdout.strip().splitlines()[-1])
+        names[python] = f"{measured['environment']} (Keras {measured['keras_version']}, {measured['backend']} " \
+                        f"{measured['backend_version']})"
+        print(".", end="", file=sys.stderr, flush=True)
+        return measured["steps_per_second"]
+
+    print(f"timing {args.framing} in turns, {args.rounds} rounds ", end="", file=sys.stderr, flush=True)
+    pairs = abtest.interleaved(lambda: measure(args.other_python), lambda: measure(sys.executable), args.rounds)
+    print(file=sys.stderr)
+    comparison = abtest.Comparison(tuple(pairs))
+    for a, b in pairs:
+        print(f"round: {a:.1f} -> {b:.1f} steps/s ({b / a:.2f}x)")
+    print(comparison.line(names[args.other_python], names[sys.executable]))
+    return 1 if comparison.slower else 0
+
+
+def _caught_cell(judgement) -> str:
+    return f"caught: {', '.join(judgement.rules)}" if judgement.caught else "MISSED"
 
 
 def compare_baselines(args) -> int:

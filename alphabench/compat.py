@@ -74,6 +74,8 @@ JIT_COMPILE = BACKEND == "jax"
 # loops in Python over one jitted step (keras/src/backend/jax/trainer.py, iterator_step), so beyond
 # a few dozen steps only per-call overhead is saved (variable_length on JAX: 50 and 1000 within noise).
 MAX_STEPS_PER_EXECUTION = 1 if BACKEND == "torch" else 50
+# The fused path (alphabench.fused) vmaps and scans Keras's stateless API with JAX: Keras 3 on JAX only.
+FUSED = FLAVOUR == "keras3" and BACKEND == "jax"
 
 
 def seed_everything(seed: int) -> None:

@@ -19,8 +19,16 @@ ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 PAIR_KINDS = ("window", "random_runs", "prefixes")
 LAYOUTS = ("timesteps", "features")
 PROBES = ("recite", "cold_start", "batch_independence", "random_patterns")
-# How a framing can be trained (alphabench.trainer): the tutorial's own calls, or the fast path.
-TRAINING_PATHS = ("fast", "reference")
+# How a framing can be trained (alphabench.trainer): the fast path, the tutorial's own calls, or
+# every seed in one compiled computation (JAX only).
+TRAINING_PATHS = ("fast", "reference", "fused")
+# The fused path's seeds give the cross-environment rules their power: 16 in a default run, 64 in a
+# baseline (variable_length: 16, its 500,000 steps a seed).
+FUSED_SEEDS = tuple(range(1, 17))
+
+
+def fused_baseline_seeds(name: str) -> tuple[int, ...]:
+    return FUSED_SEEDS if name == "variable_length" else tuple(range(1, 65))
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,37 @@
-"""Proof that the gate works: inject regressions into Keras at run time and check that each is caught;
-rerun unchanged and check that nothing is.
+"""Proof that the gate works where users meet it: regressions injected into Keras, judged in two regimes.
 
-Each injection patches a public Keras class for the duration of one fresh Session, i.e. exactly as a
-broken Keras release would behave, and is judged the way `alphabench run` judges: a framing
-expectation it breaks, or a regression finding against the committed baseline.
+Each injection patches a public Keras class for one fresh run, as a broken release would behave,
+and the run is judged twice by the one verdict (alphabench.verdict) every command uses:
+
+- same environment: against a baseline made by this very run, unchanged, on these seeds (same
+  bits: the exact rule applies);
+- upgrade: against the committed baseline of this environment, its fingerprint relabelled as
+  another Keras release (what a user's upgrade meets: the cross-environment rules).
+
+The contracts (alphabench.contracts) are checked under every injection; a slowed training step is
+also measured A/B against the unchanged code in alternating rounds (alphabench.abtest). Unchanged
+reruns, judged the same two ways, count the false alarms.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from unittest import mock
 
+from alphabench import abtest, gate, verdict
+from alphabench.data import sample_count
+from alphabench.errors import BaselineError
+from alphabench.framings import get_framing
+from alphabench.results import UPDATE_COMMAND, Baseline, BaselineEntry, SeedResult, entry_key
 from alphabench.session import Session
+
+REGIMES = ("same environment", "upgrade")
+RERUN_FRAMING = "one_char"  # the cheapest framing; every rule applies to it
+AB_EPOCHS = 60  # an A/B round trains one_char this long: a few seconds, most of it steady state
 
 
 @dataclass(frozen=True)
@@ -21,20 +39,8 @@ class Injection:
     name: str
     framing: str
     path: str
-    seeds: tuple[int, ...]
-    patch: object  # () -> context manager applying the regression
-
-    def run(self, baselines: str) -> list[str]:
-        """What the gate says about the injected run: one line per failure, if the verdict fails it."""
-        with self.patch():
-            session = Session(seeds=self.seeds, path=self.path, baselines=baselines)
-            return alarms(session, self.framing)
-
-
-def alarms(session: Session, framing: str) -> list[str]:
-    """The verdict's failure lines, where it fails the run (alphabench.verdict decides)."""
-    verdict = session.verdict(framing)
-    return verdict.lines() or [verdict.status] if verdict.fails_run else []
+    patch: Callable[[], contextlib.AbstractContextManager]
+    slowdown: bool = False  # also measured A/B against the unchanged code
 
 
 def _lower_adam_learning_rate():
@@ -55,6 +61,14 @@ def _state_reset_does_nothing():
         yield
 
 
+def _lstm_settings(**settings):
+    """LSTM layers built with other settings than asked for (the rest of their arguments kept)."""
+    from alphabench.compat import keras
+
+    lstm = keras.layers.LSTM
+    return mock.patch.object(keras.layers, "LSTM", lambda *a, **k: lstm(*a, **{**k, **settings}))
+
+
 def _fit_wrapped(change):
     from alphabench.compat import keras
 
@@ -70,29 +84,132 @@ def _fit_ignores_shuffle():
     return _fit_wrapped(lambda kwargs: {**kwargs, "shuffle": False})
 
 
-def _training_step_twice_as_slow():
+def _training_step_slower(factor: float):
     from alphabench.compat import keras
 
-    class TwiceAsSlow(keras.callbacks.Callback):
+    class Slower(keras.callbacks.Callback):
         def on_train_batch_begin(self, batch, logs=None):
             self.started = time.perf_counter()
 
         def on_train_batch_end(self, batch, logs=None):
-            time.sleep(time.perf_counter() - self.started)
+            time.sleep((factor - 1) * (time.perf_counter() - self.started))
 
-    return _fit_wrapped(lambda kwargs: {**kwargs, "callbacks": [*(kwargs.get("callbacks") or []), TwiceAsSlow()]})
+    return _fit_wrapped(lambda kwargs: {**kwargs, "callbacks": [*(kwargs.get("callbacks") or []), Slower()]})
 
 
 INJECTIONS = (
-    Injection("Adam learning rate 10x lower", "timestep_window", "fast", (1, 2, 3), _lower_adam_learning_rate),
-    Injection("stateful state reset does nothing", "stateful", "fast", (1, 2, 3), _state_reset_does_nothing),
-    Injection("fit ignores shuffle=True", "timestep_window", "reference", (1,), _fit_ignores_shuffle),
-    Injection("training step twice as slow", "one_char", "fast", (1, 2, 3), _training_step_twice_as_slow),
+    Injection("Adam learning rate 10x lower", "timestep_window", "fast", _lower_adam_learning_rate),
+    Injection("state reset does nothing", "stateful", "fast", _state_reset_does_nothing),
+    Injection("stateful LSTM carries no state between batches", "stateful", "fast",
+              lambda: _lstm_settings(stateful=False)),
+    Injection("fit ignores shuffle=True", "timestep_window", "reference", _fit_ignores_shuffle),
+    Injection("LSTM forget-gate bias initialised at 0", "timestep_window", "fast",
+              lambda: _lstm_settings(unit_forget_bias=False)),
+    Injection("LSTM recurrent activation hard_sigmoid", "timestep_window", "fast",
+              lambda: _lstm_settings(recurrent_activation="hard_sigmoid")),
+    Injection("training step 1.5x slower", RERUN_FRAMING, "fast", lambda: _training_step_slower(1.5), slowdown=True),
+    Injection("training step 2x slower", RERUN_FRAMING, "fast", lambda: _training_step_slower(2.0), slowdown=True),
 )
-# The unchanged reruns train the cheapest framing: every rule (exact reproduction, throughput) applies.
-RERUN_FRAMING = "one_char"
 
 
-def rerun_unchanged(reruns: int, baselines: str) -> list[list[str]]:
-    """Alarms of each of `reruns` unchanged runs (each should be empty)."""
-    return [alarms(Session(baselines=baselines), RERUN_FRAMING) for _ in range(reruns)]
+@dataclass(frozen=True)
+class Judgement:
+    """What the gate said of one run in one regime."""
+
+    regime: str
+    failures: tuple[verdict.Failure, ...]
+
+    @property
+    def caught(self) -> bool:
+        return bool(self.failures)
+
+    @property
+    def rules(self) -> list[str]:
+        """Which rules saw it: 'contract adam_step', 'expectation', 'exact', 'accuracy', 'A/B'..."""
+        return list(dict.fromkeys(_rule_name(failure) for failure in self.failures))
+
+
+def _rule_name(failure: verdict.Failure) -> str:
+    if failure.check == "contract":
+        return f"contract {failure.rule}"
+    return "exact" if "[seed " in failure.rule else failure.rule
+
+
+class Selftest:
+    """One self-test: the unchanged runs it compares with, made once, and the judgements."""
+
+    def __init__(self, baselines: str, seeds: tuple[int, ...] | None = None, ab_rounds: int = 8):
+        self.seeds, self.ab_rounds = seeds, ab_rounds
+        self.session = Session(seeds=seeds, baselines=baselines)
+        committed = self.session.load_baseline()
+        if committed is None:
+            raise BaselineError(f"{self.session.baseline_file}: does not exist; the upgrade regime judges "
+                                f"against it: create it with `{UPDATE_COMMAND}`")
+        self.committed = dataclasses.replace(
+            committed, environment=dataclasses.replace(committed.environment, keras_version="selftest-upgrade"))
+        self._unchanged: dict[str, list[SeedResult]] = {}
+
+    def _seeds(self, injection_path: str, framing: str) -> tuple[int, ...]:
+        return (1,) if injection_path == "reference" else (self.seeds or get_framing(framing).seeds)
+
+    def _train(self, framing: str, path: str) -> tuple[Session, list[SeedResult]]:
+        session = Session(seeds=self._seeds(path, framing), path=path, baselines=self.session.baselines)
+        return session, session.train(framing)
+
+    def unchanged(self, framing: str, path: str) -> list[SeedResult]:
+        key = entry_key(framing, path)
+        if key not in self._unchanged:
+            self._unchanged[key] = self._train(framing, path)[1]
+        return self._unchanged[key]
+
+    def judge(self, framing: str, path: str, session: Session, results: list[SeedResult],
+              contract_failures: list[verdict.Failure], extra: list[verdict.Failure] = ()) -> list[Judgement]:
+        """The run judged in both regimes, by the verdict that `alphabench run` uses."""
+        key = entry_key(framing, path)
+        calibration = self.session.calibration
+        here = Baseline(results[0].environment, calibration,
+                        {key: BaselineEntry.from_results(self.unchanged(framing, path), calibration)})
+        judgements = []
+        for regime, baseline in zip(REGIMES, (here, self.committed)):
+            findings = gate.compare_all(baseline, {key: results}, calibration, {key: sample_count(get_framing(framing))})
+            failures = verdict.failures_of(framing, session.summary(framing), findings, path)
+            expected = {check: session.expected_failure(framing, check) for check in ("accuracy", "probes", "reference")}
+            decided = verdict.judge(framing, [*failures, *contract_failures, *extra], expected)
+            judgements.append(Judgement(regime, tuple(decided.unexpected_failures)))
+        return judgements
+
+    def contract_failures(self) -> list[verdict.Failure]:
+        from alphabench.contracts import CONTRACTS
+
+        judged = [self.session.contract_verdict(contract.name) for contract in CONTRACTS]
+        return [failure for v in judged for failure in v.unexpected_failures]
+
+    def inject(self, injection: Injection) -> list[Judgement]:
+        self.unchanged(injection.framing, injection.path)  # made before the patch
+        with injection.patch():
+            session, results = self._train(injection.framing, injection.path)
+            contracts = self.contract_failures()
+        extra = []
+        if injection.slowdown:
+            comparison = self.ab(injection.patch)
+            if comparison.slower:
+                extra.append(verdict.Failure("baseline", comparison.line("unchanged", injection.name), "A/B"))
+        return self.judge(injection.framing, injection.path, session, results, contracts, extra)
+
+    def ab(self, patch: Callable[[], contextlib.AbstractContextManager] | None) -> abtest.Comparison:
+        """The unchanged fast path against the same under `patch` (None: unchanged too), in turns."""
+        framing = get_framing(RERUN_FRAMING).with_settings(epochs=AB_EPOCHS)
+        seeds = self.seeds or framing.seeds
+
+        def throughput(patched: bool) -> float:
+            from alphabench import trainer
+
+            with patch() if patched and patch else contextlib.nullcontext():
+                return trainer.train(framing, seeds)[0].steps_per_second
+
+        return abtest.Comparison(tuple(abtest.interleaved(lambda: throughput(False), lambda: throughput(True),
+                                                          self.ab_rounds)))
+
+    def rerun_unchanged(self) -> list[Judgement]:
+        session, results = self._train(RERUN_FRAMING, "fast")
+        return self.judge(RERUN_FRAMING, "fast", session, results, self.contract_failures())

@@ -15,7 +15,7 @@ from alphabench import baseline, gate, verdict
 from alphabench.calibration import calibration_seconds
 from alphabench.data import sample_count
 from alphabench.deviations import known_deviation
-from alphabench.framings import Framing, get_framing
+from alphabench.framings import FUSED_SEEDS, Framing, get_framing
 from alphabench.results import Baseline, SeedResult, entry_key
 from alphabench.summary import Summary
 
@@ -40,7 +40,7 @@ class Session:
         return get_framing(name).with_settings(epochs=self.epochs, units=self.units)
 
     def seeds_for(self, name: str) -> tuple[int, ...]:
-        return self.seeds or get_framing(name).seeds
+        return self.seeds or (FUSED_SEEDS if self.path == "fused" else get_framing(name).seeds)
 
     def train(self, name: str, progress=None) -> list[SeedResult]:
         """Train `name` on its seeds, once per session (a failure, too, is raised again, not retried).
@@ -54,7 +54,9 @@ class Session:
         if name not in self.results:
             from alphabench import trainer  # imports Keras: only when something is trained
 
-            seeds, group = self.seeds_for(name), len(get_framing(name).seeds)
+            seeds = self.seeds_for(name)
+            # The fused path trains every seed in one computation, each exactly as alone.
+            group = len(seeds) if self.path == "fused" else len(get_framing(name).seeds)
             try:
                 self.results[name] = [
                     result
@@ -131,5 +133,5 @@ class Session:
         from alphabench import contracts  # imports Keras
 
         seen = contracts.get_contract(name).violation()
-        failures = [verdict.Failure("contract", seen)] if seen else []
+        failures = [verdict.Failure("contract", seen, name)] if seen else []
         return verdict.judge(name, failures, {"contract": self.expected_failure(name, "contract")})

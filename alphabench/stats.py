@@ -53,6 +53,10 @@ def worse_p_value(now: Sequence[float], before: Sequence[float], lower_is_worse:
     if np.all(pooled == pooled[0]):
         return 1.0  # all tied: no arrangement is more extreme than another
     ranks = stats.rankdata(pooled)  # midranks for ties; inf (never reached 100%) ranks last
+    if min(len(now), len(before)) < 2:  # scipy wants two of each; one value's rank among N is the test
+        mine = ranks[0] if len(now) == 1 else ranks[len(now)]
+        extreme = np.sum(ranks <= mine) if (len(now) == 1) == lower_is_worse else np.sum(ranks >= mine)
+        return float(extreme / len(ranks))
     arrangements = math.comb(len(pooled), len(now))
     result = stats.permutation_test(
         (ranks[: len(now)], ranks[len(now):]),

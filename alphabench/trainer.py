@@ -63,34 +63,39 @@ def train(
     compat.enable_determinism()
     compat.use_one_cpu_thread()
     dataset = build_dataset(framing)
-    runner = _train_fast if path == "fast" else _train_reference
+    runner = {"fast": _train_fast, "reference": _train_reference, "fused": _train_fused}[path]
     models, histories, seconds, epoch_seconds = runner(framing, dataset, list(seeds), progress)
-    # Models trained by one fit call: all replicas on the fast path, one seed at a time otherwise.
-    models_per_epoch = len(models) if path == "fast" else 1
+    # Models trained together: all seeds on the fast and fused paths, one at a time on the reference.
+    models_per_epoch = 1 if path == "reference" else len(models)
     environment = compat.fingerprint()
     settings = Settings(framing.units, framing.epochs, framing.batch_size or len(dataset), framing.shuffle,
                         framing.stateful)
     # Optimiser steps (all models trained together) per second of a median epoch: a neighbour's burst
     # of load slows some epochs, a real slowdown every one; compilation is left out.
     steps_per_second = round(steps_per_epoch(framing) * models_per_epoch / statistics.median(epoch_seconds), 1)
-    return [
-        SeedResult(
-            framing=framing.name,
-            path=path,
-            seed=seed,
-            settings=settings,
-            accuracy=evaluate(framing, model, dataset),
-            epochs_to_100=epochs_to_full_accuracy(accuracy),
-            loss_history=loss,
-            accuracy_history=accuracy,
-            probes=run_probes(framing, model, dataset, seed),
-            replicas=len(seeds),
-            train_seconds=round(seconds, 3),
-            steps_per_second=steps_per_second,
-            environment=environment,
+    results = []
+    for seed, model, (loss, accuracy) in zip(seeds, models, histories):
+        if path == "fused":  # a seed's weights in the first model: one compiled evaluation serves all
+            models[0].set_weights(model.get_weights())
+            model = models[0]
+        results.append(
+            SeedResult(
+                framing=framing.name,
+                path=path,
+                seed=seed,
+                settings=settings,
+                accuracy=evaluate(framing, model, dataset),
+                epochs_to_100=epochs_to_full_accuracy(accuracy),
+                loss_history=loss,
+                accuracy_history=accuracy,
+                probes=run_probes(framing, model, dataset, seed),
+                replicas=len(seeds),
+                train_seconds=round(seconds, 3),
+                steps_per_second=steps_per_second,
+                environment=environment,
+            )
         )
-        for seed, model, (loss, accuracy) in zip(seeds, models, histories)
-    ]
+    return results
 
 
 def _steps_per_execution(epoch_steps: int) -> int:
@@ -166,6 +171,19 @@ def _train_fast(framing, dataset, seeds, progress):
     ).history
     seconds = time.perf_counter() - start
     return models, [_replica_history(logs, m.name, len(models)) for m in models], seconds, clock.seconds
+
+
+def _train_fused(framing, dataset, seeds, progress):
+    if not compat.FUSED:
+        raise UsageError(f"the fused path runs on Keras 3's JAX backend, not on {compat.ENVIRONMENT}: "
+                         "set KERAS_BACKEND=jax, or use --path fast")
+    from alphabench import fused
+
+    models = [build_model(framing, dataset, seed, name=f"seed_{seed}") for seed in seeds]
+    orders = [_sample_order(framing, len(dataset), seed) for seed in seeds]
+    histories, seconds, epoch_seconds = fused.train(framing, dataset, models, orders, progress)
+    rounded = [_rounded_history(loss, accuracy) for loss, accuracy in histories]
+    return models, rounded, seconds, epoch_seconds
 
 
 def _per_output(by_name: dict):

@@ -20,6 +20,7 @@ OK, FAIL, EXPECTED_FAILURE, UNEXPECTED_PASS, NOT_JUDGED = (
 class Failure:
     check: str  # what failed: "training", "accuracy", "probes", "baseline", "reference" or "contract"
     line: str
+    rule: str = ""  # which rule saw it: "expectation", a finding's metric, a contract's name
 
 
 def check_name(check: str, path: str) -> str:
@@ -31,13 +32,14 @@ def failures_of(framing: str, summary: Summary | None, findings: Sequence[Findin
                 training_error: str | None = None) -> tuple[Failure, ...]:
     """Every way a framing's runs fail: its training, the tutorial's expectations, the baseline."""
     if training_error is not None:
-        return (Failure("training", f"{framing}: training failed ({training_error})"),)
+        return (Failure("training", f"{framing}: training failed ({training_error})", "training"),)
     failures = []
     accuracy = summary.accuracy_problem()
     if accuracy:
-        failures.append(Failure(check_name("accuracy", path), f"{framing}: {accuracy}"))
-    failures += [Failure(check_name("probes", path), f"{framing}: {line}") for line in summary.probe_problems()]
-    failures += [Failure(check_name("baseline", path), f.line()) for f in findings if f.kind == "regression"]
+        failures.append(Failure(check_name("accuracy", path), f"{framing}: {accuracy}", "expectation"))
+    failures += [Failure(check_name("probes", path), f"{framing}: {line}", "expectation")
+                 for line in summary.probe_problems()]
+    failures += [Failure(check_name("baseline", path), f.line(), f.metric) for f in findings if f.kind == "regression"]
     return tuple(failures)
 
 

@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from alphabench.framings import get_framing
+from alphabench.framings import FRAMINGS, get_framing
 from alphabench.pytest_plugin import expect_known_deviation
 from alphabench.session import Session
 
@@ -38,6 +38,17 @@ def test_without_shuffling_the_fast_path_equals_the_tutorials_calls(request, nam
     expect_known_deviation(request, Session(), name, "equivalence")
     fast, reference = losses(name, (3,), shuffle=False), losses(name, (3,), "reference", shuffle=False)
     np.testing.assert_allclose(fast[3], reference[3], rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", list(FRAMINGS))
+def test_a_fused_seed_trains_exactly_as_the_fast_path_alone(name):
+    from alphabench import compat
+
+    if not compat.FUSED:
+        pytest.skip(f"the fused path runs on Keras 3 / JAX only, not {compat.ENVIRONMENT}")
+    fused = losses(name, (4, 9), "fused")
+    alone = losses(name, (9,))
+    np.testing.assert_allclose(fused[9], alone[9], rtol=1e-5)
 
 
 def test_same_seed_same_numbers():
