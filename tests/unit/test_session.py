@@ -25,3 +25,16 @@ def test_default_seeds_and_overrides():
     assert Session().seeds_for("one_char") == (1, 2, 3) and Session().seeds_for("variable_length") == (1,)
     assert Session(epochs=5).framing("one_char").epochs == 5 and Session(epochs=5).overridden
     assert not Session().overridden
+
+
+def test_the_fused_path_trains_sixteen_seeds_at_a_time_so_a_seed_gives_the_same_bits_in_any_run(monkeypatch):
+    calls = []
+    fake_trainer = types.ModuleType("alphabench.trainer")
+    fake_trainer.train = lambda framing, seeds, path, progress: calls.append(tuple(seeds)) or [
+        types.SimpleNamespace(seed=seed) for seed in seeds
+    ]
+    monkeypatch.setitem(sys.modules, "alphabench.trainer", fake_trainer)
+    monkeypatch.setattr("alphabench.trainer", fake_trainer, raising=False)
+    Session(path="fused", seeds=tuple(range(1, 41))).train("one_char")
+    assert calls == [tuple(range(1, 17)), tuple(range(17, 33)), tuple(range(33, 41))]
+    assert Session(path="fused").seeds_for("variable_length") == tuple(range(1, 17))
