@@ -12,6 +12,7 @@ import platform
 import sys
 
 from alphabench.errors import IncompatibleKeras
+from alphabench.framings import FUSED_ENVIRONMENTS
 from alphabench.results import Fingerprint
 
 # The oldest Keras 3 the suite is tested on (tox -e keras3-oldest): TensorFlow 2.21, the release
@@ -75,7 +76,7 @@ JIT_COMPILE = BACKEND == "jax"
 # a few dozen steps only per-call overhead is saved (variable_length on JAX: 50 and 1000 within noise).
 MAX_STEPS_PER_EXECUTION = 1 if BACKEND == "torch" else 50
 # The fused path (alphabench.fused) vmaps and scans Keras's stateless API with JAX: Keras 3 on JAX only.
-FUSED = FLAVOUR == "keras3" and BACKEND == "jax"
+FUSED = ENVIRONMENT in FUSED_ENVIRONMENTS
 
 
 def seed_everything(seed: int) -> None:

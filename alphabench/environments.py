@@ -9,7 +9,8 @@ other environments' results for that entry:
   not a difference (variable_length's seeds spread over 28 samples on one environment);
 - probes: the outcome most of its seeds show differs from the one most environments show;
 - throughput: its normalised throughput is outside [1/THROUGHPUT_FACTOR, THROUGHPUT_FACTOR] times
-  the environments' median (backends differ a lot in per-step cost: only large gaps are flagged);
+  the median of the environments measured on the same machine (backends differ a lot in per-step
+  cost: only large gaps are flagged; a figure from another machine says nothing about the backend);
 - missing: other environments have the entry and it has not (e.g. a framing that cannot train there).
 
 A flag whose framing has a recorded known deviation in that environment (deviations.KNOWN_DEVIATIONS),
@@ -24,9 +25,9 @@ from dataclasses import dataclass
 
 from alphabench.data import sample_count
 from alphabench.deviations import known_deviation
-from alphabench.framings import get_framing
+from alphabench.framings import FUSED_ENVIRONMENTS, get_framing
 from alphabench.gate import majority, shift
-from alphabench.results import Baseline, BaselineEntry, format_accuracy, format_epochs, median_epochs_to_100
+from alphabench.results import Baseline, BaselineEntry, Fingerprint, format_accuracy, format_epochs, median_epochs_to_100
 
 THROUGHPUT_FACTOR = 2.0
 # Why an environment's per-step cost stands apart from the others', as measured (README, "Keras
@@ -38,6 +39,9 @@ THROUGHPUT_EXPLAINED = {
     "TensorFlow: 61% of the time inside TFE_Py_Execute, ~0.76 ms a step, against ~0.2 ms a step on JAX)",
     "keras3-torch": "Keras's PyTorch trainer runs the step eagerly, one step per call (it refuses "
     "steps_per_execution > 1): every op of the LSTM's loop over time steps is dispatched from Python",
+    "keras2-tensorflow@reference": "tf-keras's fit builds its data iterator once per fit call, where "
+    "Keras 3's fit on TensorFlow and torch sets one up anew every epoch (see the keras3-tensorflow@reference "
+    "note): the tutorial's own fit call is the fast one here",
     "keras3-tensorflow@reference": "Keras 3's fit on TensorFlow sets up a tf.data iterator anew every "
     "epoch: cProfile of timestep_window's plain fit (40 epochs of 23 batch-1 steps) shows make_iterator "
     "at ~10 ms a call, twice an epoch, and ~40 ms an epoch in fit's own frame with no Python callee "
@@ -81,7 +85,7 @@ def _entry_flags(entry: str, documents: dict[str, Baseline]) -> list[Flag]:
         Flag(environment, entry, f"missing, present in {', '.join(present)}",
              known_deviation(environment, name, "training", keras[environment]))
         for environment in documents
-        if environment not in present
+        if environment not in present and (path != "fused" or environment in FUSED_ENVIRONMENTS)
     ]
     if len(present) < 2:
         return found  # nothing to compare with
@@ -89,7 +93,7 @@ def _entry_flags(entry: str, documents: dict[str, Baseline]) -> list[Flag]:
     samples = sample_count(get_framing(name))
     majorities = [_probe_majorities(e.probes) for e in present.values()]
     usual_probes = {probe: majority([m[probe] for m in majorities if probe in m]) for probe in set().union(*majorities)}
-    throughputs = [e.normalised_throughput for e in present.values() if e.normalised_throughput]
+    machine = {environment: _machine(doc) for environment, doc in documents.items()}
     for environment, mine in present.items():
         others = [accuracy for e, other in present.items() if e != environment for accuracy in other.accuracy]
         moved = shift(mine.accuracy, others, samples)
@@ -101,13 +105,20 @@ def _entry_flags(entry: str, documents: dict[str, Baseline]) -> list[Flag]:
             if usual_probes[probe] is not None and shown != usual_probes[probe]:
                 what = f"probe {probe}: most seeds {shown!r}, usual {usual_probes[probe]!r}"
                 found.append(Flag(environment, entry, what, known_deviation(environment, name, "probes", keras[environment])))
-        if mine.normalised_throughput and throughputs:
+        throughputs = [e.normalised_throughput for other, e in present.items()
+                       if e.normalised_throughput and machine[other] == machine[environment]]
+        if mine.normalised_throughput and len(throughputs) > 1:
             ratio = mine.normalised_throughput / statistics.median(throughputs)
             if not 1 / THROUGHPUT_FACTOR <= ratio <= THROUGHPUT_FACTOR:
                 what = f"throughput {ratio:.2f}x the median environment's"
                 explained = THROUGHPUT_EXPLAINED.get(f"{environment}@{path}") or THROUGHPUT_EXPLAINED.get(environment)
                 found.append(Flag(environment, entry, what, explained))
     return found
+
+
+def _machine(document: Baseline) -> tuple:
+    """The machine a baseline was measured on, as far as its fingerprint knows it (schema 1: the model name)."""
+    return tuple(getattr(document.environment, field) for field in Fingerprint.MACHINE)
 
 
 def _accuracy_cell(entry: BaselineEntry) -> str:
@@ -132,11 +143,13 @@ def _throughput_cell(entry: BaselineEntry) -> str:
 
 def markdown(documents: dict[str, Baseline]) -> str:
     """The report: the environments, the flagged differences, then one table per entry."""
-    lines = ["# alphabench across environments", "", "| environment | Keras | backend | CPU |", "|---|---|---|---|"]
+    lines = ["<!-- made by: alphabench baseline compare -->", "# alphabench across environments", "",
+             "| environment | Keras | backend | CPU |", "|---|---|---|---|"]
     for environment, document in documents.items():
         fingerprint = document.environment
+        cpu = " ".join(str(part) for part in (fingerprint.cpu, fingerprint.cpu_signature) if part)
         lines.append(f"| {environment} | {fingerprint.keras_version} | {fingerprint.backend} "
-                     f"{fingerprint.backend_version} | {fingerprint.cpu} |")
+                     f"{fingerprint.backend_version} | {cpu} |")
     found = flags(documents)
     lines += ["", f"## Differences ({len(found)})", ""]
     # Explanations are long and shared by many flags: each is written once, as a numbered note.

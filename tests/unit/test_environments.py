@@ -111,3 +111,10 @@ def test_the_report_writes_each_explanation_once_as_a_note():
     assert text.count("untracked") == 1  # two flags (accuracy, probe), one note
     assert "- keras3-jax stateful: every seed below" in text and "(see note 1)" in text
     assert "\n1. Keras 3's JAX backend never carries" in text
+
+
+def test_throughput_is_compared_only_between_environments_measured_on_one_machine():
+    documents = three_environments(stateful=entry(throughput=50.0))
+    elsewhere = dataclasses.replace(documents["keras3-oldest"].environment, cpu_signature="family 26 model 2 stepping 1")
+    documents["keras3-oldest"] = dataclasses.replace(documents["keras3-oldest"], environment=elsewhere)
+    assert environments.flags(documents) == []  # a quarter of the speed, on another machine: no flag
