@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="unchanged reruns of one_char (default: 10)")
     selftest.add_argument("--seeds", type=options.seed_list, default=None, metavar="SEEDS",
                           help="seeds of each injected and unchanged run (default: each framing's own)")
+    selftest.add_argument("--path", choices=("fast", "fused"), default="fast",
+                          help="path of the injected runs (fused: 16 seeds a framing, Keras 3 / JAX; "
+                          "injections into fit are then left out)")
     selftest.add_argument("--ab-rounds", type=options.positive_int, default=8, metavar="N",
                           help="alternating rounds of each A/B throughput comparison (default: 8)")
     options.add_baseline_option(selftest.add_argument)
@@ -326,13 +329,13 @@ def show_baseline(args) -> int:
 def run_selftest(args) -> int:
     from alphabench import selftest
 
-    test = selftest.Selftest(args.baselines, args.seeds, args.ab_rounds)
+    test = selftest.Selftest(args.baselines, args.seeds, args.ab_rounds, args.path)
     rows, missed = [], 0
-    for injection in selftest.INJECTIONS:
-        print(f"injecting: {injection.name} ({injection.framing}, {injection.path} path) ...", file=sys.stderr, flush=True)
+    for injection in filter(test.applies, selftest.INJECTIONS):
+        print(f"injecting: {injection.name} ({injection.framing}) ...", file=sys.stderr, flush=True)
         judgements = test.inject(injection)
         missed += sum(not j.caught for j in judgements)
-        rows.append((injection.name, f"{injection.framing} ({injection.path})",
+        rows.append((injection.name, f"{injection.framing} ({test.path_of(injection)})",
                      *(_caught_cell(j) for j in judgements)))
     print(f"rerunning {selftest.RERUN_FRAMING} unchanged {args.reruns} times ...", file=sys.stderr, flush=True)
     reruns = [test.rerun_unchanged() for _ in range(args.reruns)]

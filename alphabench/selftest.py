@@ -138,8 +138,9 @@ def _rule_name(failure: verdict.Failure) -> str:
 class Selftest:
     """One self-test: the unchanged runs it compares with, made once, and the judgements."""
 
-    def __init__(self, baselines: str, seeds: tuple[int, ...] | None = None, ab_rounds: int = 8):
-        self.seeds, self.ab_rounds = seeds, ab_rounds
+    def __init__(self, baselines: str, seeds: tuple[int, ...] | None = None, ab_rounds: int = 8, path: str = "fast"):
+        """`path`: the path the fast-path injections train on ("fused": 16 seeds a framing, JAX)."""
+        self.seeds, self.ab_rounds, self.path = seeds, ab_rounds, path
         self.session = Session(seeds=seeds, baselines=baselines)
         committed = self.session.load_baseline()
         if committed is None:
@@ -149,12 +150,17 @@ class Selftest:
             committed, environment=dataclasses.replace(committed.environment, keras_version="selftest-upgrade"))
         self._unchanged: dict[str, list[SeedResult]] = {}
 
-    def _seeds(self, injection_path: str, framing: str) -> tuple[int, ...]:
-        return (1,) if injection_path == "reference" else (self.seeds or get_framing(framing).seeds)
-
     def _train(self, framing: str, path: str) -> tuple[Session, list[SeedResult]]:
-        session = Session(seeds=self._seeds(path, framing), path=path, baselines=self.session.baselines)
+        seeds = (1,) if path == "reference" else self.seeds  # None: the path's default seeds
+        session = Session(seeds=seeds, path=path, baselines=self.session.baselines)
         return session, session.train(framing)
+
+    def applies(self, injection: Injection) -> bool:
+        """Whether the injection can act on this self-test's path (the fused path does not call fit)."""
+        return self.path != "fused" or not (injection.slowdown or injection.path == "reference")
+
+    def path_of(self, injection: Injection) -> str:
+        return self.path if injection.path == "fast" else injection.path
 
     def unchanged(self, framing: str, path: str) -> list[SeedResult]:
         key = entry_key(framing, path)
@@ -185,16 +191,17 @@ class Selftest:
         return [failure for v in judged for failure in v.unexpected_failures]
 
     def inject(self, injection: Injection) -> list[Judgement]:
-        self.unchanged(injection.framing, injection.path)  # made before the patch
+        path = self.path_of(injection)
+        self.unchanged(injection.framing, path)  # made before the patch
         with injection.patch():
-            session, results = self._train(injection.framing, injection.path)
+            session, results = self._train(injection.framing, path)
             contracts = self.contract_failures()
         extra = []
         if injection.slowdown:
             comparison = self.ab(injection.patch)
             if comparison.slower:
                 extra.append(verdict.Failure("baseline", comparison.line("unchanged", injection.name), "A/B"))
-        return self.judge(injection.framing, injection.path, session, results, contracts, extra)
+        return self.judge(injection.framing, path, session, results, contracts, extra)
 
     def ab(self, patch: Callable[[], contextlib.AbstractContextManager] | None) -> abtest.Comparison:
         """The unchanged fast path against the same under `patch` (None: unchanged too), in turns."""
@@ -211,5 +218,5 @@ class Selftest:
                                                           self.ab_rounds)))
 
     def rerun_unchanged(self) -> list[Judgement]:
-        session, results = self._train(RERUN_FRAMING, "fast")
-        return self.judge(RERUN_FRAMING, "fast", session, results, self.contract_failures())
+        session, results = self._train(RERUN_FRAMING, self.path)
+        return self.judge(RERUN_FRAMING, self.path, session, results, self.contract_failures())
