@@ -107,6 +107,7 @@ INJECTIONS = (
               lambda: _lstm_settings(unit_forget_bias=False)),
     Injection("LSTM recurrent activation hard_sigmoid", "timestep_window", "fast",
               lambda: _lstm_settings(recurrent_activation="hard_sigmoid")),
+    Injection("training step 1.25x slower", RERUN_FRAMING, "fast", lambda: _training_step_slower(1.25), slowdown=True),
     Injection("training step 1.5x slower", RERUN_FRAMING, "fast", lambda: _training_step_slower(1.5), slowdown=True),
     Injection("training step 2x slower", RERUN_FRAMING, "fast", lambda: _training_step_slower(2.0), slowdown=True),
 )
