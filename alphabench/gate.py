@@ -22,8 +22,7 @@ failing) or a "note" (information). The rules, in order:
    SAME_MACHINE_THROUGHPUT_TOLERANCE; against another machine only a fall by more than
    OTHER_MACHINE_THROUGHPUT_FACTOR fails, anything less is a change: a stored figure cannot tell
    a slower release from a slower machine (`alphabench ab` measures two environments A/B on one).
-   On the reference path a fall is a change: its speed depends on the neighbouring xdist worker
-   (README, "The gate").
+   On the reference and fused paths a fall is a change (UNTIMED_PATHS; README, "The gate").
 """
 
 from __future__ import annotations
@@ -57,6 +56,11 @@ SAME_MACHINE_THROUGHPUT_TOLERANCE = 0.40
 # Against another machine only an order of magnitude is beyond what the machine alone explains.
 OTHER_MACHINE_THROUGHPUT_FACTOR = 10.0
 KINDS = ("regression", "change", "note")
+# Paths whose throughput is reported, never judged: the fast path carries the throughput gate.
+UNTIMED_PATHS = {
+    "reference": "its speed depends on the neighbouring worker",
+    "fused": "its whole run lasts about a second, too short to time against noise",
+}
 
 
 @dataclass(frozen=True)
@@ -299,8 +303,8 @@ def _throughput(
     if after >= before * (1 - tolerance):
         return []
     rule = f"normalised throughput more than {tolerance:.0%} below the baseline's"
-    if baseline.path == "reference":
-        rule += " (reference path: reported, not failed; its speed depends on the neighbouring worker)"
+    if baseline.path in UNTIMED_PATHS:
+        rule += f" ({baseline.path} path: reported, not failed; {UNTIMED_PATHS[baseline.path]})"
         return [Finding(framing, "throughput", baseline_text, now_text, rule, "change")]
     machine = baseline_env.differences(now_env, Fingerprint.MACHINE)
     if not machine:

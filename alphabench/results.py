@@ -314,7 +314,8 @@ def describe_change(old: BaselineEntry | None, new: BaselineEntry) -> str:
     results = {
         "accuracy": _describe_metric_change(old, new, "accuracy", statistics.median, format_accuracy),
         "epochs_to_100": _describe_metric_change(old, new, "epochs_to_100", median_epochs_to_100, format_epochs),
-        "probes": _describe_probe_change(old, new),
+        "probes": _describe_seed_change(old, new, "probes"),
+        "final_loss": _describe_seed_change(old, new, "final_loss"),
     }
     if changed or any(results.values()):
         return "; ".join(changed + [change or f"{metric} unchanged" for metric, change in results.items()])
@@ -346,9 +347,9 @@ def _describe_metric_change(
     return None
 
 
-def _describe_probe_change(old: BaselineEntry, new: BaselineEntry) -> str | None:
-    changed_seeds = _seeds_that_differ(old, new, "probes")
-    return f"probes changed for seeds {changed_seeds}" if changed_seeds else None
+def _describe_seed_change(old: BaselineEntry, new: BaselineEntry, metric: str) -> str | None:
+    changed_seeds = _seeds_that_differ(old, new, metric)
+    return f"{metric} changed for seeds {changed_seeds}" if changed_seeds else None
 
 
 def _seeds_that_differ(old: BaselineEntry, new: BaselineEntry, metric: str) -> list[int]:

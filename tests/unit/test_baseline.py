@@ -208,7 +208,7 @@ def test_update_describes_changed_results(tmp_path):
     results[1] = with_probes(results[1], batch_independence=False)
     changes = baseline.update(path, {"one_char": results}, 0.2, ENVIRONMENT)
     assert changes == [
-        "one_char: median accuracy 84.00% -> 88.00%; epochs_to_100 unchanged; probes changed for seeds [2]"
+        "one_char: median accuracy 84.00% -> 88.00%; epochs_to_100 unchanged; probes changed for seeds [2]; final_loss unchanged"
     ]
 
 

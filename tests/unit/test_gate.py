@@ -189,3 +189,9 @@ def test_finding_kinds_are_checked():
     with pytest.raises(ValueError, match="kind"):
         Finding("one_char", "accuracy", "84.00%", "40.00%", "rule", "warning")
 
+
+
+def test_a_fused_path_throughput_drop_is_reported_not_failed():
+    baseline = BaselineEntry.from_results(fake_results(path="fused"), CALIBRATION)
+    findings = compare(fake_results(path="fused", steps_per_second=200.0), baseline=baseline)
+    assert kinds(findings) == [("change", "throughput")] and "fused path: reported, not failed" in findings[0].line()
