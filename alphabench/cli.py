@@ -208,6 +208,7 @@ def run_framings(args) -> int:
     from alphabench.verdict import RunVerdict
 
     session = _session(args)
+    session.check_path()
     baseline = session.load_baseline()  # a broken baseline file is reported now, not after the training
     names = _selected(args)
     contracts = _check_contracts(session)
@@ -248,6 +249,7 @@ def update_baseline(args) -> int:
     session = _session(args)
     if session.overridden:
         raise UsageError("baselines record each framing's tutorial settings: drop --epochs/--units")
+    session.check_path()
     current = session.load_baseline()  # a broken baseline file is reported now, not after the training
     plan = baseline.update_plan(current, session.path, session.seeds, list(dict.fromkeys(args.framings)))
     runs = [(_session(args, path=path, seeds=seeds), names) for (path, seeds), names in plan.items()]
@@ -385,7 +387,11 @@ def ab_throughput(args) -> int:
 
     def measure(python: str) -> float:
         command = [python, "-m", "alphabench", "throughput", args.framing, "--epochs", str(args.epochs)]
-        done = subprocess.run(command, capture_output=True, text=True)
+        try:
+            done = subprocess.run(command, capture_output=True, text=True)
+        except OSError as error:
+            raise UsageError(f"{python} could not time {args.framing} ({error.strerror}); "
+                             "give the other environment's Python, e.g. old-venv/bin/python") from None
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
             raise UsageError(f"{python} could not time {args.framing} ({last}); is alphabench installed there?")

@@ -88,6 +88,12 @@ class Session:
             self._calibration = calibration_seconds()
         return self._calibration
 
+    def check_path(self) -> None:
+        """A path this environment cannot train on is refused now, not framing by framing."""
+        from alphabench import trainer  # imports Keras
+
+        trainer.check_path(self.path)
+
     def load_baseline(self) -> Baseline | None:
         """The environment's baseline, None if there is none yet; a broken one raises BaselineError."""
         return baseline.load(self.baseline_file) if self.baseline_file.exists() else None

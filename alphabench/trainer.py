@@ -56,8 +56,7 @@ def train(
     framing: Framing, seeds: Sequence[int], path: str = "fast", progress: Progress | None = None
 ) -> list[SeedResult]:
     """Train `framing` once per seed and return one result per seed."""
-    if path not in TRAINING_PATHS:
-        raise UsageError(f"unknown training path {path!r}; choose from {TRAINING_PATHS}")
+    check_path(path)
     if not seeds or len(set(seeds)) != len(seeds):
         raise UsageError(f"need one or more distinct seeds, got {list(seeds)}")
     compat.enable_determinism()
@@ -173,10 +172,16 @@ def _train_fast(framing, dataset, seeds, progress):
     return models, [_replica_history(logs, m.name, len(models)) for m in models], seconds, clock.seconds
 
 
-def _train_fused(framing, dataset, seeds, progress):
-    if not compat.FUSED:
+def check_path(path: str) -> None:
+    """UsageError unless this environment can train on `path`: cheap, so callers check before training."""
+    if path not in TRAINING_PATHS:
+        raise UsageError(f"unknown training path {path!r}; choose from {TRAINING_PATHS}")
+    if path == "fused" and not compat.FUSED:
         raise UsageError(f"the fused path runs on Keras 3's JAX backend, not on {compat.ENVIRONMENT}: "
                          "set KERAS_BACKEND=jax, or use --path fast")
+
+
+def _train_fused(framing, dataset, seeds, progress):
     from alphabench import fused
 
     models = [build_model(framing, dataset, seed, name=f"seed_{seed}") for seed in seeds]

@@ -1,6 +1,7 @@
 """The CLI as a user meets it: black-box runs in a subprocess, checking output and exit codes."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,7 @@ def test_list_shows_all_framings_without_importing_keras():
         (["run", "--units", "0"], "argument --units: expected a positive integer, got '0'"),
         (["run", "--seeds", "x"], "seeds must look like 3, 1-5 or 2,7,9"),
         (["bench", "--reference-epochs", "one_char=-1"], "expected FRAMING=N"),
+        (["ab", "/nonexistent/python", "--rounds", "1"], "could not time one_char"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, message):
@@ -70,3 +72,10 @@ def test_a_partial_baseline_update_on_a_new_machine_is_refused_before_any_traini
     assert "stateful@reference" in error and "`alphabench baseline update` naming no framing" in error
     assert "Traceback" not in run.stderr
     assert {file.name: file.read_text() for file in tmp_path.iterdir()} == before
+
+
+def test_the_fused_path_off_jax_is_refused_before_any_training():
+    run = subprocess.run([sys.executable, "-m", "alphabench", "run", "one_char", "--path", "fused"],
+                         capture_output=True, text=True, env={**os.environ, "KERAS_BACKEND": "tensorflow"})
+    assert run.returncode == 2 and "one_char (" not in run.stderr, run.stderr
+    assert "alphabench: error: the fused path runs on Keras 3's JAX backend" in run.stderr
