@@ -214,9 +214,10 @@ def update_baseline(args) -> int:
     current = session.load_baseline()  # a broken baseline file is reported now, not after the training
     plan = baseline.update_plan(current, session.path, session.seeds, list(dict.fromkeys(args.framings)))
     runs = [(_session(args, path=path, seeds=seeds), names) for (path, seeds), names in plan.items()]
-    # Refuse an update the environment forbids now, not after the training.
+    # Refuse an update the environment or the file system forbids now, not after the training.
     keys = [run.baseline_key(name) for run, names in runs for name in names]
     baseline.check_update(session.baseline_file, keys, compat.fingerprint())
+    baseline.check_writable(session.baseline_file)
     results = {}
     for run, names in runs:
         _train_all(run, names)
@@ -242,7 +243,7 @@ def bench_paths(args) -> int:
 
     reference_epochs = {**DEFAULT_REFERENCE_EPOCHS, **dict(args.reference_epochs)}
     rows = []
-    for name in args.framings or list(FRAMINGS):
+    for name in _selected(args):
         print(f"timing {name} ({_seeds_text(args.seeds)}): fast, then reference ...", file=sys.stderr, flush=True)
         rows.append(bench.compare_paths(get_framing(name), args.seeds, reference_epochs.get(name),
                                         args.reference_backend))

@@ -1,6 +1,7 @@
 """The CLI as a user meets it: black-box runs in a subprocess, checking output and exit codes."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -70,3 +71,36 @@ def test_a_partial_baseline_update_on_a_new_machine_is_refused_before_any_traini
     assert "stateful@reference" in error and "`alphabench baseline update` naming no framing" in error
     assert "Traceback" not in run.stderr
     assert {file.name: file.read_text() for file in tmp_path.iterdir()} == before
+
+
+def test_an_unwritable_baselines_directory_is_refused_before_any_training(tmp_path):
+    blocker = tmp_path / "a-file"  # a directory below a file cannot be created, even by root
+    blocker.write_text("")
+    run = alphabench("baseline", "update", "one_char", "--baselines", str(blocker / "baselines"))
+    assert run.returncode == 2
+    assert "one_char (" not in run.stderr, "training started"
+    [error] = [line for line in run.stderr.splitlines() if line.startswith("alphabench: error:")]
+    assert "baselines cannot be written there" in error and "Traceback" not in run.stderr
+
+
+def test_a_framing_named_twice_is_benchmarked_once(monkeypatch, capsys):
+    from alphabench import bench, cli
+
+    timed = []
+    monkeypatch.setattr(bench, "compare_paths", lambda framing, *args: timed.append(framing.name) or {})
+    monkeypatch.setattr(bench, "table", lambda rows: "")
+    assert cli.main(["bench", "one_char", "stateful", "one_char"]) == 0
+    assert timed == ["one_char", "stateful"]
+
+
+@pytest.mark.parametrize("args", [["list"], ["baseline", "show", str(BASELINES / "keras3-tensorflow.json")]])
+def test_a_closed_pipe_ends_quietly(args):
+    # `alphabench ... | head`: the reader is gone before the output is written.
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        run = subprocess.run([sys.executable, "-m", "alphabench", *args], stdout=writer, stderr=subprocess.PIPE,
+                             text=True)
+    finally:
+        os.close(writer)
+    assert run.returncode == 0 and run.stderr == ""
