@@ -104,3 +104,25 @@ def test_a_closed_pipe_ends_quietly(args):
     finally:
         os.close(writer)
     assert run.returncode == 0 and run.stderr == ""
+
+
+@pytest.mark.parametrize("backend, missing, advice", [
+    ("jax", "jax", 'Keras\'s jax backend needs jax, which is not installed: pip install "alphabench[jax]"'),
+    ("torch", "torch", 'Keras\'s torch backend needs torch, which is not installed: pip install "alphabench[torch]"'),
+    ("tensorflow", "keras", 'Keras is not installed: pip install "alphabench[tensorflow]"'),
+])
+def test_a_missing_backend_names_what_to_install(backend, missing, advice):
+    # None in sys.modules makes `import <missing>` fail as if it were not installed.
+    without = f"import sys; sys.modules[{missing!r}] = None; from alphabench.cli import main; sys.exit(main(['run', 'one_char']))"
+    run = subprocess.run([sys.executable, "-c", without], capture_output=True, text=True,
+                         env={**os.environ, "KERAS_BACKEND": backend, "TF_USE_LEGACY_KERAS": "0"})
+    assert run.returncode == 2 and run.stderr == f"alphabench: error: {advice}\n", run.stderr
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_keras_and_seeding_print_no_tensorflow_log_lines(backend):
+    # Keras imports TensorFlow on every backend where it is installed (set_random_seed seeds it too).
+    seeded = "from alphabench import compat; compat.seed_everything(1)"
+    run = subprocess.run([sys.executable, "-c", seeded], capture_output=True, text=True,
+                         env={**os.environ, "KERAS_BACKEND": backend, "TF_USE_LEGACY_KERAS": "0"})
+    assert run.returncode == 0 and run.stderr == "", run.stderr
