@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 from alphabench import options
 from alphabench.errors import AlphabenchError
@@ -142,25 +141,19 @@ def _train_all(session, names) -> None:
     A framing whose training raises is not retrained: the session keeps the error, and its verdict
     (session.verdict) judges it as a "training" failure, expected or not.
     """
+    from alphabench.progress import ProgressLine
+
     for position, name in enumerate(names, start=1):
         seeds = session.seeds_for(name)
-        prefix = f"[{position}/{len(names)}] {name} ({_seeds_text(seeds)}, {session.path} path)"
-        print(f"{prefix} ...", file=sys.stderr, flush=True)
-        live = sys.stderr.isatty()
-        start = time.perf_counter()
-
-        def progress(done, total):
-            if live and (done == total or done % max(1, total // 50) == 0):
-                print(f"\r{prefix}: epoch {done}/{total}", end="", file=sys.stderr, flush=True)
-
+        progress = ProgressLine(f"[{position}/{len(names)}] {name} ({_seeds_text(seeds)}, {session.path} path)",
+                                sys.stderr, live=sys.stderr.isatty())
+        progress.start()
         try:
             session.train(name, progress)
         except Exception:
-            outcome = "training failed"
+            progress.finish("training failed")
         else:
-            outcome = "done"
-        print(f"{chr(13) if live else ''}{prefix}: {outcome} in {time.perf_counter() - start:.1f}s",
-              file=sys.stderr, flush=True)
+            progress.finish("done")
 
 
 def _selected(args) -> list[str]:
