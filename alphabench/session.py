@@ -7,6 +7,7 @@ baseline. It imports Keras (through the trainer) only when something is trained.
 
 from __future__ import annotations
 
+import dataclasses
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,10 @@ class Session:
     def overridden(self) -> bool:
         """Settings differ from the tutorial's: expectations and baselines do not apply."""
         return bool(self.epochs or self.units)
+
+    def with_options(self, **changes) -> Session:
+        """A session with this one's options but for `changes`, and none of its results."""
+        return dataclasses.replace(self, results={}, training_errors={}, **changes)
 
     def framing(self, name: str) -> Framing:
         return get_framing(name).with_settings(epochs=self.epochs, units=self.units)

@@ -25,3 +25,14 @@ def test_default_seeds_and_overrides():
     assert Session().seeds_for("one_char") == (1, 2, 3) and Session().seeds_for("variable_length") == (1,)
     assert Session(epochs=5).framing("one_char").epochs == 5 and Session(epochs=5).overridden
     assert not Session().overridden
+
+
+def test_the_reference_path_session_keeps_the_configured_options():
+    # tests/training's reference-path test trains its own session: --alphabench-epochs and
+    # --alphabench-baselines must reach it.
+    configured = Session(epochs=2, units=8, baselines="elsewhere", seeds=(1, 2, 3, 4))
+    configured.results["one_char"] = []
+    reference = configured.with_options(seeds=(1,), path="reference")
+    assert (reference.epochs, reference.units, reference.baselines) == (2, 8, "elsewhere")
+    assert (reference.seeds, reference.path, reference.results) == ((1,), "reference", {})
+    assert configured.path == "fast" and "one_char" in configured.results
