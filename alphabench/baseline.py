@@ -22,6 +22,7 @@ Rules:
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import math
@@ -219,6 +220,40 @@ def update_plan(
     if missing:
         plan.setdefault((path, seeds), []).extend(missing)
     return plan
+
+
+def add_missing(
+    path: str | os.PathLike,
+    results_by_key: dict[str, Sequence[SeedResult]],
+    calibration_seconds: float | None,
+    environment: Fingerprint,
+) -> list[str]:
+    """Add the entries of `results_by_key` that `path` lacks (creating the file if need be); one line each.
+
+    Locked: under `pytest -n` several workers add their framings to one file at once.
+    """
+    path = Path(path)
+    with _directory_locked(path.parent):
+        held = load(path).framings if path.exists() else {}
+        missing = {key: results for key, results in results_by_key.items() if key not in held}
+        return update(path, missing, calibration_seconds, environment) if missing else []
+
+
+@contextlib.contextmanager
+def _directory_locked(directory: Path):
+    """An exclusive lock on `directory` (flock on its descriptor: no lock file is left behind)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; concurrent writers there must not share a baselines directory
+        yield
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
 
 
 def check_update(path: str | os.PathLike, keys: Sequence[str], environment: Fingerprint) -> list[str]:

@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_framing_selection(run)
     options.add_training_options(run.add_argument)
     options.add_baseline_option(run.add_argument)
+    options.add_create_option(run.add_argument)
     run.add_argument("--report", metavar="DIR",
                      help="also write report.json, report.md and learning-curve PNGs to DIR")
     run.set_defaults(command=run_framings)
@@ -165,8 +166,9 @@ def run_framings(args) -> int:
     from alphabench import compat, report
     from alphabench.verdict import RunVerdict
 
-    session = _session(args)
+    session = _session(args, update=args.update)
     baseline = session.load_baseline()  # a broken baseline file is reported now, not after the training
+    session.check_can_create()  # and an unwritable directory
     names = _selected(args)
     _train_all(session, names)
     verdicts = [session.verdict(name) for name in names]

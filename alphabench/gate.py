@@ -112,7 +112,7 @@ def compare_all(
                     baseline="missing",
                     now=_median_accuracy(results),
                     rule=f"no baseline for {where}; create it with `{UPDATE_COMMAND}`",
-                    kind="note",
+                    kind="regression",  # nothing to compare with is a failure, not a pass (pytest-regressions)
                 )
             )
             continue

@@ -63,6 +63,12 @@ def add_baseline_option(addoption, prefix: str = "") -> None:
               help="directory of baseline JSON files, one per environment (default: baselines)")
 
 
+def add_create_option(addoption, prefix: str = "") -> None:
+    addoption(f"--{prefix}update", action="store_true", default=False,
+              help="write the baseline entries this run finds missing, and say so (without it a missing "
+                   "baseline fails the gate, with the command that creates it)")
+
+
 def read_options(get) -> dict:
     """The values of every option above, from `get(dest_without_prefix)`."""
     names = ("seeds", "path", "epochs", "units", "baselines")

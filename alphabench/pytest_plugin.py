@@ -6,9 +6,12 @@ once, by one worker, and its tests share the results.
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from alphabench import options
+from alphabench.errors import AlphabenchError
 from alphabench.session import Session
 
 PREFIX = "alphabench-"
@@ -20,6 +23,7 @@ def pytest_addoption(parser):
     group = parser.getgroup("alphabench", "alphabench: train the framings")
     options.add_training_options(group.addoption, PREFIX)
     options.add_baseline_option(group.addoption, PREFIX)
+    options.add_create_option(group.addoption, PREFIX)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -33,7 +37,20 @@ def pytest_configure(config):
     if getattr(config, "workerinput", {}).get(_GROUPED):
         config.option.loadgroup = True
     values = options.read_options(lambda name: config.getoption(PREFIX.replace("-", "_") + name))
-    config.stash[_SESSION] = Session(**values)
+    session = Session(**values, update=config.getoption("alphabench_update"), announce=_announce)
+    try:
+        session.check_can_create()
+    except AlphabenchError as error:
+        raise pytest.UsageError(str(error)) from None
+    config.stash[_SESSION] = session
+
+
+class BaselineWritten(UserWarning):
+    """--alphabench-update wrote a baseline entry: shown in the warnings summary, to be checked in."""
+
+
+def _announce(line: str) -> None:
+    warnings.warn(BaselineWritten(line), stacklevel=2)
 
 
 _SESSION = pytest.StashKey[Session]()

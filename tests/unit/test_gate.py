@@ -151,18 +151,19 @@ def test_other_settings_give_only_a_note():
     )
 
 
-def test_compare_all_without_a_baseline_notes_each_framing():
+def test_compare_all_without_a_baseline_fails_each_framing_with_the_command_that_creates_it():
+    # A check with nothing to compare against is a failure, not a pass (as in pytest-regressions).
     results = {"one_char": fake_results(), "stateful": fake_results(framing="stateful")}
     findings = gate.compare_all(None, results, CALIBRATION, {"one_char": 25, "stateful": 25})
-    assert kinds(findings) == [("note", "baseline"), ("note", "baseline")]
+    assert kinds(findings) == [("regression", "baseline"), ("regression", "baseline")]
     assert "no baseline for this environment; create it with `alphabench baseline update`" in findings[0].line()
 
 
-def test_compare_all_notes_a_framing_missing_from_the_baseline():
+def test_compare_all_fails_a_framing_missing_from_the_baseline():
     document = Baseline(ENVIRONMENT, CALIBRATION, {"one_char": BASELINE})
     results = {"one_char": fake_results(), "stateful": fake_results(framing="stateful")}
     findings = gate.compare_all(document, results, CALIBRATION, {"one_char": 25, "stateful": 25})
-    assert kinds(findings) == [("note", "baseline")]
+    assert kinds(findings) == [("regression", "baseline")]
     assert findings[0].framing == "stateful"
 
 
