@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="COMMAND", parser_class=_Parser)
 
     listing = commands.add_parser("list", help="show the framings and their settings")
+    listing.add_argument("--markdown", action="store_true",
+                         help="print docs/framings.md: every framing described, from its definition")
     listing.set_defaults(command=list_framings)
 
     run = commands.add_parser("run", help="train framings, compare with the baseline, print the verdict")
@@ -108,6 +110,11 @@ def _add_framing_selection(parser) -> None:
 
 
 def list_framings(args) -> int:
+    if args.markdown:
+        from alphabench.framing_docs import markdown
+
+        print(markdown(), end="")
+        return 0
     header = ("framing", "units", "epochs", "batch", "shuffle", "stateful", "input", "seeds", "tutorial")
     rows = [header] + [
         (
