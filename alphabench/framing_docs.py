@@ -1,7 +1,7 @@
 """docs/framings.md, rendered from the frozen framing definitions (`alphabench list --markdown`).
 
 The README points here rather than to a hand-written description, which could drift from what the
-suite actually trains; tests/unit/test_framing_docs.py fails when the file is not the rendering.
+suite actually trains; tests/unit/test_docs.py fails when the file is not the rendering.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""docs/framings.md, which README points to, is the rendering of the frozen framing definitions."""
+"""The documentation: docs/framings.md is the rendering of the framing definitions; README says true things."""
 
 from pathlib import Path
 
@@ -23,3 +23,16 @@ def test_the_readme_links_nothing_outside_the_repository():
     readme = (REPOSITORY / "README.md").read_text()
     assert "../" not in readme
     assert "(docs/framings.md)" in readme
+
+
+def test_the_readme_test_count_is_what_pytest_collects():
+    import re
+    import subprocess
+    import sys
+
+    claimed = re.search(r"it now collects (\d+) tests", (REPOSITORY / "README.md").read_text())
+    collected = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+                               capture_output=True, text=True, cwd=REPOSITORY)
+    count = re.search(r"(\d+) tests? collected", collected.stdout)
+    assert claimed and count and claimed.group(1) == count.group(1), (
+        f"README says {claimed and claimed.group(1)}; pytest collects {count and count.group(1)}")
