@@ -36,3 +36,15 @@ def test_the_readme_test_count_is_what_pytest_collects():
     count = re.search(r"(\d+) tests? collected", collected.stdout)
     assert claimed and count and claimed.group(1) == count.group(1), (
         f"README says {claimed and claimed.group(1)}; pytest collects {count and count.group(1)}")
+
+
+def test_the_workflow_has_one_job_per_tox_environment():
+    import configparser
+    import re
+
+    tox = configparser.ConfigParser()
+    tox.read(REPOSITORY / "tox.ini")
+    environments = [name.strip() for name in tox["tox"]["envlist"].split(",")]
+    workflow = (REPOSITORY / ".github" / "workflows" / "alphabench.yml").read_text()
+    matrix = re.search(r"^\s+environment: \[(.*)\]$", workflow, re.MULTILINE)
+    assert matrix and [name.strip() for name in matrix.group(1).split(",")] == environments
