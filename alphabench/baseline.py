@@ -11,6 +11,10 @@ Rules:
 - Every problem in a file is reported on one line naming the file and the field, with what to do.
 - Writes are atomic (temp file in the same directory, fsync, rename) and deterministic (sorted keys),
   so a baseline is either the old file or the new one, and re-running an update changes no bytes.
+  The file keeps its permissions (a new one gets the umask's); the temp file names its writer's
+  process, so one left by a killed writer is removed by the next write.
+- A file that cannot be read is never overwritten: the advice is to restore it from git or delete it,
+  after which `update` (re)creates it. The directory's writability is checked before any training.
 - `update` keeps the framings it is not given, never overwrites a file it cannot read, and says in
   one line per framing what changed. It refuses a partial update across environments, which would
   label the untouched framings with an environment they did not run in.
@@ -18,9 +22,12 @@ Rules:
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import json
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -36,11 +43,16 @@ from alphabench.results import (
     SeedResult,
     describe_change,
     entry_framing,
+    entry_key,
 )
 
 SCHEMA_VERSION = 2
 _SETTINGS_TYPES = {"units": int, "epochs": int, "batch_size": int, "shuffle": bool, "stateful": bool}
-_REGENERATE = f"fix it, restore it from git or regenerate it with `{UPDATE_COMMAND}`"
+
+
+def _regenerate(path) -> str:
+    """The advice for a file that cannot be used; `update` refuses to overwrite it, so it must go first."""
+    return f"fix it, restore it from git (git checkout -- {path}), or delete it and run `{UPDATE_COMMAND}`"
 
 
 def baseline_path(directory: str | os.PathLike, environment: str) -> Path:
@@ -89,8 +101,7 @@ def _read_json(path: str | os.PathLike):
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise BaselineError(
-            f"{path}: not valid JSON ({error.msg} at line {error.lineno}, column {error.colno}); "
-            f"restore it from git (git checkout -- {path}) or regenerate with `{UPDATE_COMMAND}`"
+            f"{path}: not valid JSON ({error.msg} at line {error.lineno}, column {error.colno}); {_regenerate(path)}"
         ) from None
 
 
@@ -103,18 +114,72 @@ def _write_json(path: Path, document: dict) -> None:
     validate(document, str(path))
     text = json.dumps(document, indent=1, sort_keys=True) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_temporaries(path)
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else _default_file_mode()
     temporary = tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+        "w", encoding="utf-8", dir=path.parent, prefix=f"{_temporary_prefix(path)}{os.getpid()}-", suffix=".tmp",
+        delete=False,
     )
     try:
         with temporary:
             temporary.write(text)
             temporary.flush()
+            os.fchmod(temporary.fileno(), mode)  # mkstemp makes it 0600; the baseline is the old file's
             os.fsync(temporary.fileno())  # the data is on disk before the rename makes it visible
         os.replace(temporary.name, path)
     except BaseException:
         Path(temporary.name).unlink(missing_ok=True)
         raise
+
+
+def _temporary_prefix(path: Path) -> str:
+    """Hidden, named after the file; the writer's process id follows (see _remove_abandoned_temporaries)."""
+    return f".{path.name}."
+
+
+def _remove_abandoned_temporaries(path: Path) -> None:
+    """Delete temp files of `path` whose writer is no longer running (killed mid-write).
+
+    A live writer's temp file is left alone: deleting it would make its rename fail. On a directory
+    shared between machines a remote writer's process id means nothing here; at worst its rename
+    then fails and it reports an error, and no baseline is lost.
+    """
+    prefix = _temporary_prefix(path)
+    for temporary in path.parent.glob(f"{glob.escape(prefix)}*.tmp"):
+        writer = temporary.name[len(prefix):].partition("-")[0]
+        if writer.isdigit() and not _process_running(int(writer)):
+            temporary.unlink(missing_ok=True)
+
+
+def _process_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
+
+
+def _default_file_mode() -> int:
+    """What open() would give a new file: 0666 less the umask (which can only be read by setting it)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """BaselineError now if the baseline file `path` could not be written later, after the training."""
+    directory = Path(path).parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as error:
+        raise BaselineError(
+            f"{directory}: baselines cannot be written there ({error.strerror}); make it writable or name "
+            "another directory (--baselines DIR, in pytest --alphabench-baselines DIR)"
+        ) from None
 
 
 def upgrade(path: str | os.PathLike) -> None:
@@ -124,7 +189,7 @@ def upgrade(path: str | os.PathLike) -> None:
     if version not in (1, SCHEMA_VERSION):
         raise BaselineError(
             f"{path}: schema_version: {version!r} has no upgrade to {SCHEMA_VERSION} in this alphabench; "
-            f"regenerate the file with `{UPDATE_COMMAND}`"
+            f"{_regenerate(path)}"
         )
     _write_json(Path(path), _migrate(document, str(path)))
 
@@ -134,14 +199,20 @@ def update_plan(
 ) -> dict[tuple[str, tuple[int, ...] | None], list[str]]:
     """What `alphabench baseline update` trains: {(path, seeds): framings}; seeds None: the framing's own.
 
-    Named framings train on `path` and `seeds`. Naming none updates the whole file as it stands: every
+    Named framings train on `path` and on `seeds`, or else on the seeds their entry holds (so naming a
+    framing does not shrink its calibration seeds to the default), or else on their own. Naming none updates the whole file as it stands: every
     entry is retrained on its own path and, unless `seeds` says otherwise, on the seeds it holds (the
     calibration's 1-9, the reference path's 1), so a new machine or a new Keras takes one command;
     framings with no entry on `path` yet train there on `seeds`.
     """
-    if named or not document:
+    if not document:
         return {(path, seeds): list(named or FRAMINGS)}
     plan: dict[tuple[str, tuple[int, ...] | None], list[str]] = {}
+    if named:
+        for name in named:
+            entry = document.framings.get(entry_key(name, path))
+            plan.setdefault((path, seeds or (entry.seeds if entry else None)), []).append(name)
+        return plan
     for key, entry in document.framings.items():
         plan.setdefault((entry.path, seeds or entry.seeds), []).append(entry_framing(key))
     held = {entry_framing(key) for key, entry in document.framings.items() if entry.path == path}
@@ -149,6 +220,40 @@ def update_plan(
     if missing:
         plan.setdefault((path, seeds), []).extend(missing)
     return plan
+
+
+def add_missing(
+    path: str | os.PathLike,
+    results_by_key: dict[str, Sequence[SeedResult]],
+    calibration_seconds: float | None,
+    environment: Fingerprint,
+) -> list[str]:
+    """Add the entries of `results_by_key` that `path` lacks (creating the file if need be); one line each.
+
+    Locked: under `pytest -n` several workers add their framings to one file at once.
+    """
+    path = Path(path)
+    with _directory_locked(path.parent):
+        held = load(path).framings if path.exists() else {}
+        missing = {key: results for key, results in results_by_key.items() if key not in held}
+        return update(path, missing, calibration_seconds, environment) if missing else []
+
+
+@contextlib.contextmanager
+def _directory_locked(directory: Path):
+    """An exclusive lock on `directory` (flock on its descriptor: no lock file is left behind)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; concurrent writers there must not share a baselines directory
+        yield
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
 
 
 def check_update(path: str | os.PathLike, keys: Sequence[str], environment: Fingerprint) -> list[str]:
@@ -254,7 +359,7 @@ def validate(document, name: str) -> None:
     """Raise BaselineError naming `name` and the first bad field, if `document` is not a valid baseline."""
 
     def fail(field: str, problem: str) -> BaselineError:
-        return BaselineError(f"{name}: {field}: {problem}; {_REGENERATE}")
+        return BaselineError(f"{name}: {field}: {problem}; {_regenerate(name)}")
 
     def require(container: dict, key: str, field: str):
         if key not in container:
@@ -306,11 +411,11 @@ def validate(document, name: str) -> None:
 def _check_schema_version(document: dict, name: str) -> None:
     version = document.get("schema_version")
     if not _is_int(version):
-        raise BaselineError(f"{name}: schema_version: missing or not an integer; {_REGENERATE}")
+        raise BaselineError(f"{name}: schema_version: missing or not an integer; {_regenerate(name)}")
     if version < SCHEMA_VERSION:  # load() has migrated every version it can
         raise BaselineError(
             f"{name}: schema_version: {version} is older than any this alphabench reads (1-{SCHEMA_VERSION}); "
-            f"regenerate the file with `{UPDATE_COMMAND}`"
+            f"{_regenerate(name)}"
         )
     if version > SCHEMA_VERSION:
         raise BaselineError(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 from alphabench import options
 from alphabench.errors import AlphabenchError
@@ -39,12 +38,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="COMMAND", parser_class=_Parser)
 
     listing = commands.add_parser("list", help="show the framings and their settings")
+    listing.add_argument("--markdown", action="store_true",
+                         help="print docs/framings.md: every framing described, from its definition")
     listing.set_defaults(command=list_framings)
 
     run = commands.add_parser("run", help="train framings, compare with the baseline, print the verdict")
     _add_framing_selection(run)
     options.add_training_options(run.add_argument)
     options.add_baseline_option(run.add_argument)
+    options.add_create_option(run.add_argument)
     run.add_argument("--report", metavar="DIR",
                      help="also write report.json, report.md and learning-curve PNGs to DIR")
     run.set_defaults(command=run_framings)
@@ -135,6 +137,11 @@ def _add_framing_selection(parser) -> None:
 
 
 def list_framings(args) -> int:
+    if args.markdown:
+        from alphabench.framing_docs import markdown
+
+        print(markdown(), end="")
+        return 0
     header = ("framing", "units", "epochs", "batch", "shuffle", "stateful", "input", "seeds", "tutorial")
     rows = [header] + [
         (
@@ -169,25 +176,19 @@ def _train_all(session, names) -> None:
     A framing whose training raises is not retrained: the session keeps the error, and its verdict
     (session.verdict) judges it as a "training" failure, expected or not.
     """
+    from alphabench.progress import ProgressLine
+
     for position, name in enumerate(names, start=1):
         seeds = session.seeds_for(name)
-        prefix = f"[{position}/{len(names)}] {name} ({_seeds_text(seeds)}, {session.path} path)"
-        print(f"{prefix} ...", file=sys.stderr, flush=True)
-        live = sys.stderr.isatty()
-        start = time.perf_counter()
-
-        def progress(done, total):
-            if live and (done == total or done % max(1, total // 50) == 0):
-                print(f"\r{prefix}: epoch {done}/{total}", end="", file=sys.stderr, flush=True)
-
+        progress = ProgressLine(f"[{position}/{len(names)}] {name} ({_seeds_text(seeds)}, {session.path} path)",
+                                sys.stderr, live=sys.stderr.isatty())
+        progress.start()
         try:
             session.train(name, progress)
         except Exception:
-            outcome = "training failed"
+            progress.finish("training failed")
         else:
-            outcome = "done"
-        print(f"{chr(13) if live else ''}{prefix}: {outcome} in {time.perf_counter() - start:.1f}s",
-              file=sys.stderr, flush=True)
+            progress.finish("done")
 
 
 def _check_contracts(session) -> list:
@@ -207,9 +208,10 @@ def run_framings(args) -> int:
     from alphabench import compat, report
     from alphabench.verdict import RunVerdict
 
-    session = _session(args)
+    session = _session(args, update=args.update)
     session.check_path()
     baseline = session.load_baseline()  # a broken baseline file is reported now, not after the training
+    session.check_can_create()  # and an unwritable directory
     names = _selected(args)
     contracts = _check_contracts(session)
     _train_all(session, names)
@@ -253,9 +255,10 @@ def update_baseline(args) -> int:
     current = session.load_baseline()  # a broken baseline file is reported now, not after the training
     plan = baseline.update_plan(current, session.path, session.seeds, list(dict.fromkeys(args.framings)))
     runs = [(_session(args, path=path, seeds=seeds), names) for (path, seeds), names in plan.items()]
-    # Refuse an update the environment forbids now, not after the training.
+    # Refuse an update the environment or the file system forbids now, not after the training.
     keys = [run.baseline_key(name) for run, names in runs for name in names]
     baseline.check_update(session.baseline_file, keys, compat.fingerprint())
+    baseline.check_writable(session.baseline_file)
     results = {}
     for run, names in runs:
         _train_all(run, names)

@@ -7,6 +7,7 @@ the tests and the gate are identical on Keras 3 (TensorFlow, JAX, PyTorch backen
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import platform
 import sys
@@ -24,23 +25,59 @@ def _version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split(".")[:2] if part.isdigit())
 
 
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow, if installed, with its C++ start-up lines kept off stderr.
+
+    TensorFlow 2.21 writes about six of them through absl before any of its log settings applies
+    (TF_CPP_MIN_LOG_LEVEL=3 included), on every command. Only file descriptor 2 is silenced, and only
+    during the import: an import error is raised, not written, and still shows.
+    """
+    if "tensorflow" in sys.modules or importlib.util.find_spec("tensorflow") is None:
+        return
+    sys.stderr.flush()
+    saved_stderr = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved_stderr, 2)
+        os.close(saved_stderr)
+        os.close(devnull)
+
+
+# What each way of running Keras needs beyond Keras, as alphabench's extras install it (pyproject.toml).
+_EXTRA_OF_BACKEND = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+
+
+def _missing_package_advice(error: ImportError, requested: str) -> str:
+    """One line for an import of Keras that failed on a missing package: which one, and the extra with it."""
+    missing = (error.name or "").partition(".")[0]  # "torch.utils" is torch missing
+    extra = "keras2" if requested == "keras2" else _EXTRA_OF_BACKEND.get(requested)
+    install = f'pip install "alphabench[{extra}]"' if extra else f"pip install {missing or 'keras'}"
+    if requested == "keras2":
+        return f"TF_USE_LEGACY_KERAS=1 asks for Keras 2, but {missing or 'tf-keras'} is not installed: {install}"
+    if missing in ("", "keras"):
+        return f"Keras is not installed: {install}"
+    return f"Keras's {requested} backend needs {missing}, which is not installed: {install}"
+
+
 def _import_keras():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ banner off the output
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's later C++ log lines, off the output
     # One XLA CPU thread for JAX (see use_one_cpu_thread); must be set before JAX starts.
     os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
-    if os.environ.get("TF_USE_LEGACY_KERAS") == "1":
-        try:
-            import tf_keras
-        except ImportError:
-            raise IncompatibleKeras(
-                "TF_USE_LEGACY_KERAS=1 asks for Keras 2, but tf-keras is not installed: "
-                "pip install tf-keras (same minor version as tensorflow)"
-            ) from None
-        return tf_keras, "keras2", "tensorflow"
+    # For the advice only: Keras itself also reads ~/.keras/keras.json.
+    requested = "keras2" if os.environ.get("TF_USE_LEGACY_KERAS") == "1" else os.environ.get("KERAS_BACKEND", "tensorflow")
     try:
+        if requested in ("keras2", "tensorflow"):
+            _import_tensorflow_quietly()
+        if requested == "keras2":
+            import tf_keras
+
+            return tf_keras, "keras2", "tensorflow"
         import keras
-    except ImportError:
-        raise IncompatibleKeras("Keras is not installed: pip install keras tensorflow") from None
+    except ImportError as error:
+        raise IncompatibleKeras(_missing_package_advice(error, requested)) from None
     if _version_tuple(keras.__version__) < OLDEST_KERAS3:
         raise IncompatibleKeras(
             f"Keras {keras.__version__} is not supported: install keras>={'.'.join(map(str, OLDEST_KERAS3))}, "
@@ -81,6 +118,7 @@ FUSED = ENVIRONMENT in FUSED_ENVIRONMENTS
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and the backend (weight initialisation, fit's shuffle)."""
+    _import_tensorflow_quietly()  # Keras's set_random_seed seeds TensorFlow too, on any backend, if installed
     keras.utils.set_random_seed(seed)
 
 

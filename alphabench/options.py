@@ -58,9 +58,18 @@ def add_training_options(addoption, prefix: str = "") -> None:
               help="override every selected framing's LSTM units (no baseline comparison then)")
 
 
-def add_baseline_option(addoption, prefix: str = "") -> None:
-    addoption(f"--{prefix}baselines", default="baselines", metavar="DIR",
-              help="directory of baseline JSON files, one per environment (default: baselines)")
+DEFAULT_BASELINES = "baselines"
+
+
+def add_baseline_option(addoption, prefix: str = "", default: str | None = DEFAULT_BASELINES) -> None:
+    addoption(f"--{prefix}baselines", default=default, metavar="DIR",
+              help=f"directory of baseline JSON files, one per environment (default: {DEFAULT_BASELINES})")
+
+
+def add_create_option(addoption, prefix: str = "") -> None:
+    addoption(f"--{prefix}update", action="store_true", default=False,
+              help="write the baseline entries this run finds missing, and say so (without it a missing "
+                   "baseline fails the gate, with the command that creates it)")
 
 
 def read_options(get) -> dict:

@@ -1,14 +1,22 @@
 """pytest plugin: the suite's options and a session-wide `alphabench` fixture over alphabench.session.
 
+Installed with alphabench (entry point pytest11), so in any project `pytest --alphabench` collects
+the suite shipped in the package (alphabench.suite), comparing with the baselines in
+--alphabench-baselines DIR, the ini option alphabench_baselines, or ./baselines.
+
 Under `pytest -n auto` every test of a framing runs in one xdist group, so each framing is trained
 once, by one worker, and its tests share the results.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import warnings
+
 import pytest
 
 from alphabench import options
+from alphabench.errors import AlphabenchError
 from alphabench.session import Session
 
 PREFIX = "alphabench-"
@@ -18,12 +26,22 @@ LESSON_FRAMINGS = ("one_char", "feature_window", "timestep_window", "stateful")
 
 def pytest_addoption(parser):
     group = parser.getgroup("alphabench", "alphabench: train the framings")
+    group.addoption("--alphabench", action="store_true", dest="alphabench_suite",
+                    help="also collect alphabench's suite, as installed with the package")
     options.add_training_options(group.addoption, PREFIX)
-    options.add_baseline_option(group.addoption, PREFIX)
+    options.add_baseline_option(group.addoption, PREFIX, default=None)
+    parser.addini("alphabench_baselines", f"alphabench's baselines directory, relative to this file; "
+                  f"--alphabench-baselines overrides it (default: ./{options.DEFAULT_BASELINES})")
+    options.add_create_option(group.addoption, PREFIX)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
+    # Here, not in an ini file: the suite runs in projects that have none of ours.
+    config.addinivalue_line("markers", "slow: trains real models (minutes); deselect with -m 'not slow' "
+                            "for the fast tier")
+    # TensorFlow warns about retracing when probes call predict_on_batch on batches of other sizes.
+    config.addinivalue_line("filterwarnings", "ignore::UserWarning:tensorflow")
     # xdist's default "load" scheduling would spread one framing's tests over workers, training it
     # in each; "loadgroup" keeps each xdist_group on one worker.
     if getattr(config.option, "dist", "no") == "load":
@@ -32,8 +50,45 @@ def pytest_configure(config):
     # loadgroup (for `-n auto` alone it did not); without the tags the controller cannot group.
     if getattr(config, "workerinput", {}).get(_GROUPED):
         config.option.loadgroup = True
+    if config.getoption("alphabench_suite"):
+        _collect_the_suite(config)
     values = options.read_options(lambda name: config.getoption(PREFIX.replace("-", "_") + name))
-    config.stash[_SESSION] = Session(**values)
+    values["baselines"] = _baselines_directory(config)
+    session = Session(**values, update=config.getoption("alphabench_update"), announce=_announce)
+    try:
+        session.check_can_create()
+    except AlphabenchError as error:
+        raise pytest.UsageError(str(error)) from None
+    config.stash[_SESSION] = session
+
+
+def _collect_the_suite(config) -> None:
+    spec = importlib.util.find_spec("alphabench.suite")
+    if spec is None:  # a source checkout on sys.path, not installed: its suite is tests/
+        raise pytest.UsageError("--alphabench: alphabench's suite is not installed; pip install alphabench")
+    # Passed as an argument, the suite's directory is where its test ids start: training/test_learning.py::...
+    suite = spec.submodule_search_locations[0]
+    if suite not in config.args:  # an xdist worker may get the controller's arguments, suite included
+        config.args.append(suite)
+
+
+def _baselines_directory(config) -> str:
+    """--alphabench-baselines DIR, else the ini option (relative to the ini file), else ./baselines."""
+    given = config.getoption("alphabench_baselines")
+    if given:
+        return given
+    configured = config.getini("alphabench_baselines")
+    if configured and config.inipath:
+        return str(config.inipath.parent / configured)
+    return configured or options.DEFAULT_BASELINES
+
+
+class BaselineWritten(UserWarning):
+    """--alphabench-update wrote a baseline entry: shown in the warnings summary, to be checked in."""
+
+
+def _announce(line: str) -> None:
+    warnings.warn(BaselineWritten(line), stacklevel=2)
 
 
 _SESSION = pytest.StashKey[Session]()

@@ -7,7 +7,9 @@ baseline. It imports Keras (through the trainer) only when something is trained.
 
 from __future__ import annotations
 
+import dataclasses
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +29,9 @@ class Session:
     epochs: int | None = None
     units: int | None = None
     baselines: str = "baselines"
+    # Create the baseline entries that are missing, rather than fail them; `announce` says what was written.
+    update: bool = False
+    announce: Callable[[str], None] = print
     results: dict[str, list[SeedResult]] = field(default_factory=dict)
     training_errors: dict[str, BaseException] = field(default_factory=dict)
     _calibration: float | None = None
@@ -35,6 +40,10 @@ class Session:
     def overridden(self) -> bool:
         """Settings differ from the tutorial's: expectations and baselines do not apply."""
         return bool(self.epochs or self.units)
+
+    def with_options(self, **changes) -> Session:
+        """A session with this one's options but for `changes`, and none of its results."""
+        return dataclasses.replace(self, results={}, training_errors={}, **changes)
 
     def framing(self, name: str) -> Framing:
         return get_framing(name).with_settings(epochs=self.epochs, units=self.units)
@@ -101,11 +110,26 @@ class Session:
     def baseline_key(self, name: str) -> str:
         return entry_key(name, self.path)
 
+    def check_can_create(self) -> None:
+        """With `update`: refuse now, before any training, a baselines directory that cannot be written."""
+        if self.update:
+            baseline.check_writable(self.baseline_file)
+
+    def create_missing(self, results_by_key: dict[str, list[SeedResult]]) -> None:
+        """Write the entries the baseline lacks for `results_by_key`, and announce each."""
+        from alphabench import compat
+
+        for line in baseline.add_missing(self.baseline_file, results_by_key, self.calibration, compat.fingerprint()):
+            self.announce(f"{self.baseline_file}: {line} (--update: check it in)")
+
     def findings(self, names=None) -> list[gate.Finding]:
         names = list(names or self.results)
+        results = {self.baseline_key(name): self.train(name) for name in names}
+        if self.update:
+            self.create_missing(results)
         return gate.compare_all(
             self.load_baseline(),
-            {self.baseline_key(name): self.train(name) for name in names},
+            results,
             self.calibration,
             {self.baseline_key(name): sample_count(get_framing(name)) for name in names},
         )

@@ -4,7 +4,6 @@ import pytest
 
 from alphabench.framings import FRAMINGS
 from alphabench.pytest_plugin import expect_known_deviation, framing_params
-from alphabench.session import Session
 from alphabench.summary import EXPECTED_PROBES
 
 pytestmark = pytest.mark.slow
@@ -67,8 +66,8 @@ REFERENCE_SEEDS = (1,)
 
 
 @pytest.mark.parametrize("name", ["timestep_window", "stateful"])
-def test_reference_path_reaches_the_tutorials_result_and_its_baseline(request, name):
-    session = Session(seeds=REFERENCE_SEEDS, path="reference")
+def test_reference_path_reaches_the_tutorials_result_and_its_baseline(alphabench, request, name):
+    session = alphabench.with_options(seeds=REFERENCE_SEEDS, path="reference")  # its epochs, baselines, ...
     expect_known_deviation(request, session, name, "reference")
     failures = session.verdict(name).lines("reference")
     assert not failures, "\n".join(failures)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -109,7 +111,22 @@ def test_corrupt_json(tmp_path):
     path.write_text(path.read_text()[:50])
     message = error_of(path)
     assert "not valid JSON" in message and "line " in message
-    assert f"git checkout -- {path}" in message and "`alphabench baseline update`" in message
+    assert f"git checkout -- {path}" in message and "delete it and run `alphabench baseline update`" in message
+
+
+@pytest.mark.parametrize("damage", [
+    lambda text: text[:50],  # cut short, as by a full disk
+    lambda text: text.replace('"schema_version": 2', '"schema_version": 0'),
+    lambda text: text.replace('"calibration_seconds"', '"calibrated"'),
+])
+def test_the_advice_for_an_unusable_file_works_when_followed(tmp_path, damage):
+    path = make_file(tmp_path)
+    path.write_text(damage(path.read_text()))
+    with pytest.raises(BaselineError) as refused:  # update never overwrites what it cannot read
+        baseline.update(path, {"one_char": fake_results()}, 0.2, ENVIRONMENT)
+    assert f"delete it and run `{baseline.UPDATE_COMMAND}`" in str(refused.value)
+    path.unlink()
+    assert baseline.update(path, {"one_char": fake_results()}, 0.2, ENVIRONMENT)[0].startswith("one_char: created")
 
 
 def test_missing_field(tmp_path):
@@ -172,7 +189,7 @@ def test_a_schema_without_an_upgrade_says_to_regenerate_and_upgrade_agrees(tmp_p
     document = json.loads(path.read_text())
     path.write_text(json.dumps({**document, "schema_version": 0}))
     message = error_of(path)
-    assert "regenerate the file with `alphabench baseline update`" in message and "upgrade" not in message
+    assert "delete it and run `alphabench baseline update`" in message and "upgrade" not in message
     with pytest.raises(BaselineError, match="no upgrade"):
         baseline.upgrade(path)
 
@@ -255,6 +272,11 @@ def test_updating_the_whole_file_retrains_every_entry_on_its_own_path_and_seeds(
     }
     assert baseline.update_plan(document, "fast", (1, 2), [])[("reference", (1, 2))] == ["stateful"]
     assert baseline.update_plan(document, "fast", None, ["stateful"]) == {("fast", None): ["stateful"]}
+    # Naming a framing keeps the seeds its entry holds, unless --seeds says otherwise.
+    assert baseline.update_plan(document, "fast", None, ["one_char"]) == {("fast", (1, 2, 3, 4, 5)): ["one_char"]}
+    assert baseline.update_plan(document, "fast", (1, 2), ["one_char"]) == {("fast", (1, 2)): ["one_char"]}
+    assert baseline.update_plan(document, "reference", None, ["stateful", "one_char"]) == {
+        ("reference", (1,)): ["stateful"], ("reference", None): ["one_char"]}
     assert baseline.update_plan(None, "reference", (1,), []) == {("reference", (1,)): list(FRAMINGS)}
 
 
@@ -266,3 +288,55 @@ def test_a_partial_update_in_a_new_environment_is_refused_before_training(tmp_pa
         baseline.check_update(path, ["stateful"], moved)
     assert baseline.check_update(path, ["one_char", "stateful"], moved) == ["cpu Test CPU -> Another CPU"]
     assert path.read_text() == before
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o664])
+def test_update_keeps_the_files_permissions(tmp_path, mode):
+    path = make_file(tmp_path)
+    path.chmod(mode)
+    baseline.update(path, {"one_char": fake_results(accuracies=(0.5,))}, 0.2, ENVIRONMENT)
+    assert path.stat().st_mode & 0o777 == mode
+
+
+def test_a_new_file_gets_the_umasks_permissions(tmp_path):
+    umask = os.umask(0o027)
+    try:
+        path = make_file(tmp_path)
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_a_temp_file_left_by_a_killed_writer_is_removed_by_the_next_write(tmp_path):
+    path = make_file(tmp_path)
+    abandoned = tmp_path / f".{path.name}.{_pid_of_a_finished_process()}-x1y2.tmp"
+    live = tmp_path / f".{path.name}.{os.getpid()}-a1b2.tmp"  # another write of this process, under way
+    unrelated = tmp_path / ".notes.txt.tmp"
+    for file in (abandoned, live, unrelated):
+        file.write_text("{")
+    baseline.update(path, {"one_char": fake_results(accuracies=(0.5,))}, 0.2, ENVIRONMENT)
+    assert sorted(os.listdir(tmp_path)) == sorted([path.name, live.name, unrelated.name])
+
+
+def _pid_of_a_finished_process() -> int:
+    """A process id that is certainly not running now."""
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def test_temp_files_are_ignored_by_git():
+    repository = Path(__file__).parents[2]
+    if not (repository / ".git").exists():
+        pytest.skip("not a git checkout")
+    temporary = f"baselines/.keras3-tensorflow.json.{os.getpid()}-x1y2.tmp"
+    assert subprocess.run(["git", "check-ignore", "-q", temporary], cwd=repository).returncode == 0
+
+
+def test_an_unwritable_directory_is_refused_before_training(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(BaselineError, match="baselines cannot be written there"):
+        baseline.check_writable(blocker / "baselines" / "keras3-tensorflow.json")
+    baseline.check_writable(tmp_path / "new" / "keras3-tensorflow.json")
+    assert os.listdir(tmp_path / "new") == []  # the probe leaves nothing behind

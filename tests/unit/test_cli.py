@@ -79,3 +79,58 @@ def test_the_fused_path_off_jax_is_refused_before_any_training():
                          capture_output=True, text=True, env={**os.environ, "KERAS_BACKEND": "tensorflow"})
     assert run.returncode == 2 and "one_char (" not in run.stderr, run.stderr
     assert "alphabench: error: the fused path runs on Keras 3's JAX backend" in run.stderr
+
+
+def test_an_unwritable_baselines_directory_is_refused_before_any_training(tmp_path):
+    blocker = tmp_path / "a-file"  # a directory below a file cannot be created, even by root
+    blocker.write_text("")
+    run = alphabench("baseline", "update", "one_char", "--baselines", str(blocker / "baselines"))
+    assert run.returncode == 2
+    assert "one_char (" not in run.stderr, "training started"
+    [error] = [line for line in run.stderr.splitlines() if line.startswith("alphabench: error:")]
+    assert "baselines cannot be written there" in error and "Traceback" not in run.stderr
+
+
+def test_a_framing_named_twice_is_benchmarked_once(monkeypatch, capsys):
+    from alphabench import bench, cli
+
+    timed = []
+    monkeypatch.setattr(bench, "compare_paths", lambda framing, *args: timed.append(framing.name) or {})
+    monkeypatch.setattr(bench, "table", lambda rows: "")
+    assert cli.main(["bench", "one_char", "stateful", "one_char"]) == 0
+    assert timed == ["one_char", "stateful"]
+
+
+@pytest.mark.parametrize("args", [["list"], ["baseline", "show", str(BASELINES / "keras3-tensorflow.json")]])
+def test_a_closed_pipe_ends_quietly(args):
+    # `alphabench ... | head`: the reader is gone before the output is written.
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        run = subprocess.run([sys.executable, "-m", "alphabench", *args], stdout=writer, stderr=subprocess.PIPE,
+                             text=True)
+    finally:
+        os.close(writer)
+    assert run.returncode == 0 and run.stderr == ""
+
+
+@pytest.mark.parametrize("backend, missing, advice", [
+    ("jax", "jax", 'Keras\'s jax backend needs jax, which is not installed: pip install "alphabench[jax]"'),
+    ("torch", "torch", 'Keras\'s torch backend needs torch, which is not installed: pip install "alphabench[torch]"'),
+    ("tensorflow", "keras", 'Keras is not installed: pip install "alphabench[tensorflow]"'),
+])
+def test_a_missing_backend_names_what_to_install(backend, missing, advice):
+    # None in sys.modules makes `import <missing>` fail as if it were not installed.
+    without = f"import sys; sys.modules[{missing!r}] = None; from alphabench.cli import main; sys.exit(main(['run', 'one_char']))"
+    run = subprocess.run([sys.executable, "-c", without], capture_output=True, text=True,
+                         env={**os.environ, "KERAS_BACKEND": backend, "TF_USE_LEGACY_KERAS": "0"})
+    assert run.returncode == 2 and run.stderr == f"alphabench: error: {advice}\n", run.stderr
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_keras_and_seeding_print_no_tensorflow_log_lines(backend):
+    # Keras imports TensorFlow on every backend where it is installed (set_random_seed seeds it too).
+    seeded = "from alphabench import compat; compat.seed_everything(1)"
+    run = subprocess.run([sys.executable, "-c", seeded], capture_output=True, text=True,
+                         env={**os.environ, "KERAS_BACKEND": backend, "TF_USE_LEGACY_KERAS": "0"})
+    assert run.returncode == 0 and run.stderr == "", run.stderr

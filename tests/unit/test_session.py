@@ -1,7 +1,14 @@
+import concurrent.futures
 import sys
 import types
 
+import pytest
+
+from alphabench import baseline
+from alphabench.framings import FRAMINGS
+from alphabench.results import Settings
 from alphabench.session import Session
+from fakes import ENVIRONMENT, fake_results
 
 
 def test_seeds_train_in_replica_groups_of_the_framings_default_size(monkeypatch):
@@ -38,3 +45,54 @@ def test_the_fused_path_trains_sixteen_seeds_at_a_time_so_a_seed_gives_the_same_
     Session(path="fused", seeds=tuple(range(1, 41))).train("one_char")
     assert calls == [tuple(range(1, 17)), tuple(range(17, 33)), tuple(range(33, 41))]
     assert Session(path="fused").seeds_for("variable_length") == tuple(range(1, 17))
+
+
+def test_the_reference_path_session_keeps_the_configured_options():
+    # tests/training's reference-path test trains its own session: --alphabench-epochs and
+    # --alphabench-baselines must reach it.
+    configured = Session(epochs=2, units=8, baselines="elsewhere", seeds=(1, 2, 3, 4))
+    configured.results["one_char"] = []
+    reference = configured.with_options(seeds=(1,), path="reference")
+    assert (reference.epochs, reference.units, reference.baselines) == (2, 8, "elsewhere")
+    assert (reference.seeds, reference.path, reference.results) == ((1,), "reference", {})
+    assert configured.path == "fast" and "one_char" in configured.results
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """Sessions that 'train' one_char and stateful into fakes, in the fakes' environment, without Keras."""
+    fake_trainer = types.ModuleType("alphabench.trainer")
+    fake_trainer.train = lambda framing, seeds, path, progress: fake_results(
+        accuracies=[0.84] * len(seeds), seeds=seeds, framing=framing.name, path=path,
+        settings=Settings(framing.units, framing.epochs, framing.batch_size, framing.shuffle, framing.stateful))
+    fake_compat = types.ModuleType("alphabench.compat")
+    fake_compat.ENVIRONMENT, fake_compat.fingerprint = ENVIRONMENT.environment, lambda: ENVIRONMENT
+    for name, module in (("trainer", fake_trainer), ("compat", fake_compat)):
+        monkeypatch.setitem(sys.modules, f"alphabench.{name}", module)
+        monkeypatch.setattr(f"alphabench.{name}", module, raising=False)
+
+
+def test_a_missing_baseline_fails_unless_asked_to_create_it(tmp_path, offline):
+    announced = []
+    plain = Session(baselines=str(tmp_path), _calibration=0.2)
+    [finding] = plain.findings(["one_char"])
+    assert finding.kind == "regression" and "`alphabench baseline update`" in finding.line()
+    assert list(tmp_path.iterdir()) == []
+
+    creating = Session(baselines=str(tmp_path), update=True, announce=announced.append, _calibration=0.2)
+    assert [f for f in creating.findings(["one_char"]) if f.kind == "regression"] == []
+    file = tmp_path / "keras3-tensorflow.json"
+    assert announced == [f"{file}: one_char: created (seeds 1-3, median accuracy 84.00%) (--update: check it in)"]
+    assert [f for f in plain.findings(["one_char"]) if f.kind == "regression"] == []  # it gates from now on
+    creating.findings(["one_char", "stateful"])
+    assert len(announced) == 2 and "stateful: created" in announced[1]  # only what was missing, once
+
+
+def test_workers_adding_entries_at_once_lose_none(tmp_path):
+    # Under `pytest -n --alphabench-update` each worker adds its framings to the one file.
+    path = tmp_path / "keras3-tensorflow.json"
+    names = list(FRAMINGS)
+    with concurrent.futures.ThreadPoolExecutor(len(names)) as pool:
+        list(pool.map(lambda name: baseline.add_missing(path, {name: fake_results(framing=name)}, 0.2, ENVIRONMENT),
+                      names))
+    assert sorted(baseline.load(path).framings) == sorted(names)

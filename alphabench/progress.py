@@ -1,0 +1,64 @@
+"""The progress of one framing's training: a live line on a terminal, a line now and then in a log.
+
+variable_length trains for minutes; without this, nothing shows between its start and "done". A
+terminal gets one line redrawn in place with the epoch and the time left; a CI log, which keeps
+every line, gets one every `log_every` seconds rather than one per epoch.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TextIO
+
+_CLEAR_TO_END_OF_LINE = "\x1b[K"
+
+
+def duration(seconds: float) -> str:
+    """'42s', '3m05s', '1h02m'."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+class ProgressLine:
+    """Called as `progress(done, total)` after each epoch (alphabench.trainer's Progress)."""
+
+    def __init__(self, prefix: str, stream: TextIO, live: bool, log_every: float = 30.0, redraw_every: float = 0.5,
+                 clock=time.monotonic):
+        self.prefix, self.stream, self.live, self.clock = prefix, stream, live, clock
+        self.interval = redraw_every if live else log_every
+        self.started = self.last_shown = clock()
+        self.first: tuple[int, float] | None = None  # (epoch, time) the rate is measured from
+        self.last_done = 0
+
+    def start(self) -> None:
+        self.stream.write(f"{self.prefix} ...\n")
+        self.stream.flush()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = self.clock()
+        if self.first is None or done <= self.last_done:  # the first epoch, or the next replica group's
+            self.first = (done, now)  # the first epoch includes building and compiling: not the rate
+        self.last_done = done
+        if now - self.last_shown < self.interval and done != total:
+            return
+        self.last_shown = now
+        first_done, first_time = self.first
+        left = ""
+        if done > first_done:
+            left = f", {duration((now - first_time) / (done - first_done) * (total - done))} left"
+        self._show(f"epoch {done}/{total}{left}")
+
+    def finish(self, outcome: str) -> None:
+        self._show(f"{outcome} in {self.clock() - self.started:.1f}s", final=True)
+
+    def _show(self, status: str, final: bool = False) -> None:
+        line = f"{self.prefix}: {status}"
+        if self.live:
+            self.stream.write(f"\r{line}{_CLEAR_TO_END_OF_LINE}{chr(10) if final else ''}")
+        else:
+            self.stream.write(f"{line}\n")
+        self.stream.flush()

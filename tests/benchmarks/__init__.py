@@ -1,0 +1,1 @@
+"""Training throughput with pytest-benchmark."""
