@@ -11,7 +11,9 @@ from alphabench.session import Session
 from fakes import ENVIRONMENT, fake_results
 
 
-def test_seeds_train_in_replica_groups_of_the_framings_default_size(monkeypatch):
+@pytest.fixture
+def training_calls(monkeypatch) -> list[tuple[int, ...]]:
+    """The seeds of each trainer.train call, made on a fake trainer that returns bare seeds."""
     calls = []
     fake_trainer = types.ModuleType("alphabench.trainer")
     fake_trainer.train = lambda framing, seeds, path, progress: calls.append(tuple(seeds)) or [
@@ -19,6 +21,11 @@ def test_seeds_train_in_replica_groups_of_the_framings_default_size(monkeypatch)
     ]
     monkeypatch.setitem(sys.modules, "alphabench.trainer", fake_trainer)
     monkeypatch.setattr("alphabench.trainer", fake_trainer, raising=False)
+    return calls
+
+
+def test_seeds_train_in_replica_groups_of_the_framings_default_size(training_calls):
+    calls = training_calls
     session = Session(seeds=tuple(range(1, 9)))
     assert [r.seed for r in session.train("one_char")] == list(range(1, 9))
     assert calls == [(1, 2, 3), (4, 5, 6), (7, 8)]  # one_char's default is 3 seeds
@@ -34,16 +41,9 @@ def test_default_seeds_and_overrides():
     assert not Session().overridden
 
 
-def test_the_fused_path_trains_sixteen_seeds_at_a_time_so_a_seed_gives_the_same_bits_in_any_run(monkeypatch):
-    calls = []
-    fake_trainer = types.ModuleType("alphabench.trainer")
-    fake_trainer.train = lambda framing, seeds, path, progress: calls.append(tuple(seeds)) or [
-        types.SimpleNamespace(seed=seed) for seed in seeds
-    ]
-    monkeypatch.setitem(sys.modules, "alphabench.trainer", fake_trainer)
-    monkeypatch.setattr("alphabench.trainer", fake_trainer, raising=False)
+def test_the_fused_path_trains_sixteen_seeds_at_a_time_so_a_seed_gives_the_same_bits_in_any_run(training_calls):
     Session(path="fused", seeds=tuple(range(1, 41))).train("one_char")
-    assert calls == [tuple(range(1, 17)), tuple(range(17, 33)), tuple(range(33, 41))]
+    assert training_calls == [tuple(range(1, 17)), tuple(range(17, 33)), tuple(range(33, 41))]
     assert Session(path="fused").seeds_for("variable_length") == tuple(range(1, 17))
 
 
