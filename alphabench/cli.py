@@ -322,7 +322,8 @@ def show_baseline(args) -> int:
     document = baseline.load(args.file)
     environment = document.environment
     print(f"# {environment.environment}: Keras {environment.keras_version}, {environment.backend} "
-          f"{environment.backend_version}, Python {environment.python}, {environment.cpu}\n")
+          f"{environment.backend_version}, Python {environment.python}, {environment.cpu}"
+          f"{', ' + environment.cpu_signature if environment.cpu_signature else ''}\n")
     print("| framing | path | seed | accuracy | epochs to 100% | probes |\n|---|---|---|---|---|---|")
     for name, entry in document.framings.items():
         for seed, accuracy, epochs, probes in zip(entry.seeds, entry.accuracy, entry.epochs_to_100, entry.probes):
