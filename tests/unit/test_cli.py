@@ -1,5 +1,6 @@
 """The CLI as a user meets it: black-box runs in a subprocess, checking output and exit codes."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -127,7 +128,10 @@ def test_a_missing_backend_names_what_to_install(backend, missing, advice):
     assert run.returncode == 2 and run.stderr == f"alphabench: error: {advice}\n", run.stderr
 
 
-@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+@pytest.mark.parametrize("backend", [
+    "tensorflow",
+    pytest.param("jax", marks=pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")),
+])
 def test_keras_and_seeding_print_no_tensorflow_log_lines(backend):
     # Keras imports TensorFlow on every backend where it is installed (set_random_seed seeds it too).
     seeded = "from alphabench import compat; compat.seed_everything(1)"
