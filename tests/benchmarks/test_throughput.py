@@ -30,7 +30,10 @@ def benchmark_enabled(benchmark):
 @pytest.mark.parametrize("name", list(FRAMINGS))
 def test_training_throughput(benchmark_enabled, request, name, path):
     expect_known_deviation(request, Session(), name, "benchmark")
-    from alphabench import trainer  # imports Keras: not at collection, so the fast tier stays fast
+    from alphabench import compat, trainer  # imports Keras: not at collection, so the fast tier stays fast
+
+    if path == "fused" and not compat.FUSED:
+        pytest.skip(f"the fused path runs on Keras 3 / JAX only, not {compat.ENVIRONMENT}")
 
     framing = get_framing(name).with_settings(epochs=EPOCHS.get(name, DEFAULT_EPOCHS))
     results = benchmark_enabled.pedantic(trainer.train, args=(framing, (1,), path), rounds=3, iterations=1)
