@@ -97,10 +97,10 @@ elif BACKEND == "jax":
     import jax
 
     # One thread for JAX too (see use_one_cpu_thread), set before its CPU client starts (importing
-    # Keras does not start it). Asynchronous dispatch runs Python and XLA on two threads: mostly
-    # faster for a lone process (7 of 8 framings 7-44% more steps/s), but two such pytest workers
-    # starve each other, and a serial baseline's throughput would no longer compare with
-    # `pytest -n auto`'s (a 4x false alarm, measured).
+    # Keras does not start it). Asynchronous dispatch runs Python and XLA on two threads: faster for
+    # a lone process, but two such pytest workers starve each other, and a serial baseline's
+    # throughput would no longer compare with `pytest -n auto`'s (figures: README, "JAX fast path against the
+    # TensorFlow reference").
     jax.config.update("jax_cpu_enable_async_dispatch", False)
 ENVIRONMENT = f"{FLAVOUR}-{BACKEND}"  # names this environment's baseline file
 
