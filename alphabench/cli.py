@@ -229,9 +229,15 @@ def run_framings(args) -> int:
     for v in contracts + verdicts:
         for line in v.lines():
             print(line)
+    # The environment's note is the same for every framing judged against one baseline: once.
+    environment_notes = {}
     for finding in findings:
-        if finding.kind != "regression":  # regressions are failures, printed above
+        if finding.metric == "environment":
+            environment_notes.setdefault(finding.rule, []).append(finding.framing)
+        elif finding.kind != "regression":  # regressions are failures, printed above
             print(finding.line())
+    for rule, framings in environment_notes.items():
+        print(f"NOTE environment ({', '.join(framings)}): cross-environment rules; {rule}")
     for v in contracts + verdicts:
         for why in dict.fromkeys(v.expected.values()):
             print(f"expected failure {v.subject}: {why}")

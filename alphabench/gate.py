@@ -136,7 +136,10 @@ def compare(
 
 
 def _why_not_exact(key: str, baseline_env: Fingerprint, now_env: Fingerprint) -> Finding:
-    differences = baseline_env.differences(now_env)
+    unknown = [field for field in Fingerprint.COMPARED if getattr(baseline_env, field) is None]
+    differences = baseline_env.differences(now_env, [f for f in Fingerprint.COMPARED if f not in unknown])
+    if unknown:
+        differences.append(f"{', '.join(unknown)} unknown (baseline made by an older alphabench)")
     why = "; ".join(differences) if differences else "no seed in common with the baseline"
     return Finding(key, "environment", "made elsewhere" if differences else "same environment",
                    "cross-environment rules", f"not bit-identical to the baseline's ({why})", "note")
