@@ -30,7 +30,7 @@ def test_the_readme_test_count_is_what_pytest_collects():
     import subprocess
     import sys
 
-    claimed = re.search(r"it now collects (\d+) tests", (REPOSITORY / "README.md").read_text())
+    claimed = re.search(r"`pytest -n auto` collects (\d+) tests", (REPOSITORY / "README.md").read_text())
     collected = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
                                capture_output=True, text=True, cwd=REPOSITORY)
     count = re.search(r"(\d+) tests? collected", collected.stdout)
