@@ -14,9 +14,9 @@ import sys
 from alphabench.errors import IncompatibleKeras
 from alphabench.results import Fingerprint
 
-# The oldest Keras 3 the suite is tested on (tox -e keras3-oldest): TensorFlow 2.21, the release
-# this suite targets, itself requires keras>=3.12.
-OLDEST_KERAS3 = (3, 12)
+# The oldest Keras 3 the suite runs on: the first, 3.0 (`alphabench matrix` runs every minor). What
+# older releases lack is bridged below, each bridge saying which releases need it.
+OLDEST_KERAS3 = (3, 0)
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
@@ -38,8 +38,11 @@ def _import_keras():
         return tf_keras, "keras2", "tensorflow"
     try:
         import keras
-    except ImportError:
-        raise IncompatibleKeras("Keras is not installed: pip install keras tensorflow") from None
+    except ImportError as error:
+        if error.name == "keras":
+            raise IncompatibleKeras("Keras is not installed: pip install keras tensorflow") from None
+        # Keras is there but its backend is not (whole): say which module is missing, not "no Keras".
+        raise IncompatibleKeras(f"Keras cannot be imported: {error}".splitlines()[0]) from None
     if _version_tuple(keras.__version__) < OLDEST_KERAS3:
         raise IncompatibleKeras(
             f"Keras {keras.__version__} is not supported: install keras>={'.'.join(map(str, OLDEST_KERAS3))}, "
@@ -74,8 +77,25 @@ JIT_COMPILE = BACKEND == "jax"
 # loops in Python over one jitted step (keras/src/backend/jax/trainer.py, iterator_step), so beyond
 # a few dozen steps only per-call overhead is saved (variable_length on JAX: 50 and 1000 within noise).
 MAX_STEPS_PER_EXECUTION = 1 if BACKEND == "torch" else 50
+# Keras 3.0-3.6's TensorFlow trainer unrolls steps_per_execution in Python, one iterator get_next per
+# step inside one tf.function, and TensorFlow refuses more than 32 of those in a function
+# (tensorflow/python/data/ops/iterator_ops.py, GET_NEXT_CALL_ERROR_THRESHOLD); 3.7 loops with
+# tf.while_loop. The steps are the same either way, only their grouping into calls changes.
+if FLAVOUR == "keras3" and BACKEND == "tensorflow" and _version_tuple(keras.__version__) < (3, 7):
+    MAX_STEPS_PER_EXECUTION = 32
+# Keras 3.0-3.2 log a multi-output model's summed loss only; 3.3 added each output's ("<output>_loss"),
+# as tf-keras always had. There the fast path logs each replica's loss through a cross-entropy metric:
+# the mean over the epoch's samples, which for an epoch of equal batches is the mean of its batch
+# losses that Keras logs as "loss" (equal up to float rounding, not bit for bit).
+LOGS_OUTPUT_LOSSES = FLAVOUR == "keras2" or _version_tuple(keras.__version__) >= (3, 3)
+OUTPUT_LOSS = "loss" if LOGS_OUTPUT_LOSSES else "crossentropy"
 # The fused path (alphabench.fused) vmaps and scans Keras's stateless API with JAX: Keras 3 on JAX only.
 FUSED = FLAVOUR == "keras3" and BACKEND == "jax"
+
+
+def output_loss_metrics() -> list:
+    """Metrics to add to each output of a multi-output model so its loss is logged as "<output>_<OUTPUT_LOSS>"."""
+    return [] if LOGS_OUTPUT_LOSSES else [keras.metrics.CategoricalCrossentropy(name=OUTPUT_LOSS)]
 
 
 def seed_everything(seed: int) -> None:

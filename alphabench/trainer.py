@@ -146,7 +146,7 @@ def _train_fast(framing, dataset, seeds, progress):
     replicas.compile(
         loss=_per_output({m.name: "categorical_crossentropy" for m in models}),
         optimizer=keras.optimizers.Adam(),
-        metrics=_per_output({m.name: ["accuracy"] for m in models}),
+        metrics=_per_output({m.name: ["accuracy", *compat.output_loss_metrics()] for m in models}),
         steps_per_execution=_steps_per_execution(epoch_steps),
         jit_compile=compat.JIT_COMPILE,
     )
@@ -195,8 +195,9 @@ def _per_output(by_name: dict):
 
 def _replica_history(logs: dict, name: str, replicas: int) -> dict:
     # Keras names a multi-output model's metrics after the output; a lone output's carry no prefix.
-    prefix = f"{name}_" if replicas > 1 else ""
-    return _rounded_history(logs[f"{prefix}loss"], logs[f"{prefix}accuracy"])
+    if replicas == 1:
+        return _rounded_history(logs["loss"], logs["accuracy"])
+    return _rounded_history(logs[f"{name}_{compat.OUTPUT_LOSS}"], logs[f"{name}_accuracy"])
 
 
 def _sample_order(framing: Framing, samples: int, seed: int) -> np.ndarray:
