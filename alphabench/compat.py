@@ -83,14 +83,21 @@ MAX_STEPS_PER_EXECUTION = 1 if BACKEND == "torch" else 50
 # tf.while_loop. The steps are the same either way, only their grouping into calls changes.
 if FLAVOUR == "keras3" and BACKEND == "tensorflow" and _version_tuple(keras.__version__) < (3, 7):
     MAX_STEPS_PER_EXECUTION = 32
-# Keras 3.0-3.2 log a multi-output model's summed loss only; 3.3 added each output's ("<output>_loss"),
+# Keras 3.0-3.4 log a multi-output model's summed loss only; 3.5 added each output's ("<output>_loss"),
 # as tf-keras always had. There the fast path logs each replica's loss through a cross-entropy metric:
 # the mean over the epoch's samples, which for an epoch of equal batches is the mean of its batch
 # losses that Keras logs as "loss" (equal up to float rounding, not bit for bit).
-LOGS_OUTPUT_LOSSES = FLAVOUR == "keras2" or _version_tuple(keras.__version__) >= (3, 3)
+LOGS_OUTPUT_LOSSES = FLAVOUR == "keras2" or _version_tuple(keras.__version__) >= (3, 5)
 OUTPUT_LOSS = "loss" if LOGS_OUTPUT_LOSSES else "crossentropy"
 # The fused path (alphabench.fused) vmaps and scans Keras's stateless API with JAX: Keras 3 on JAX only.
 FUSED = FLAVOUR == "keras3" and BACKEND == "jax"
+
+
+# Keras 3.3-3.5 cannot fit a model that nests compiled models: the outer model's metrics take in each
+# inner model's compile metrics, which only the inner model's own fit builds, and fit raises "Cannot get
+# result() since the metric has not yet been built" (measured; 3.6 takes in its own only). There the
+# fast path compiles its replicas after the fit, for evaluate.
+NESTS_COMPILED_MODELS = not (FLAVOUR == "keras3" and (3, 3) <= _version_tuple(keras.__version__) < (3, 6))
 
 
 def output_loss_metrics() -> list:

@@ -40,16 +40,21 @@ BATCH_INDEPENDENCE_SAMPLES = 25
 Progress = Callable[[int, int], None]  # (epochs done, epochs in all)
 
 
-def build_model(framing: Framing, dataset: Dataset, seed: int, name: str = "model"):
-    """The tutorial's network for `framing`, initialised from `seed`."""
+def build_model(framing: Framing, dataset: Dataset, seed: int, name: str = "model", compiled: bool = True):
+    """The tutorial's network for `framing`, initialised from `seed` (and compiled, unless told not to)."""
     compat.seed_everything(seed)
     time_steps, features = dataset.x.shape[1:]
     inputs = keras.Input(shape=(time_steps, features), batch_size=1 if framing.stateful else None)
     hidden = keras.layers.LSTM(framing.units, stateful=framing.stateful)(inputs)
     outputs = keras.layers.Dense(CLASSES, activation="softmax")(hidden)
     model = keras.Model(inputs, outputs, name=name)
-    model.compile(loss="categorical_crossentropy", optimizer=keras.optimizers.Adam(), metrics=["accuracy"])
+    if compiled:
+        compile_model(model)
     return model
+
+
+def compile_model(model) -> None:
+    model.compile(loss="categorical_crossentropy", optimizer=keras.optimizers.Adam(), metrics=["accuracy"])
 
 
 def train(
@@ -139,7 +144,8 @@ def _train_reference(framing, dataset, seeds, progress):
 
 
 def _train_fast(framing, dataset, seeds, progress):
-    models = [build_model(framing, dataset, seed, name=f"replica_{i}") for i, seed in enumerate(seeds)]
+    models = [build_model(framing, dataset, seed, name=f"replica_{i}", compiled=compat.NESTS_COMPILED_MODELS)
+              for i, seed in enumerate(seeds)]
     inputs = [keras.Input(batch_shape=m.inputs[0].shape, name=f"x{i}") for i, m in enumerate(models)]
     replicas = keras.Model(inputs, [m(x) for m, x in zip(models, inputs)], name="replicas")
     epoch_steps = steps_per_epoch(framing)
@@ -170,6 +176,9 @@ def _train_fast(framing, dataset, seeds, progress):
         callbacks=callbacks,
     ).history
     seconds = time.perf_counter() - start
+    if not compat.NESTS_COMPILED_MODELS:
+        for model in models:
+            compile_model(model)
     return models, [_replica_history(logs, m.name, len(models)) for m in models], seconds, clock.seconds
 
 
