@@ -311,7 +311,7 @@ class CellError(Exception):
 
 def ensure_environment(cell: Cell, directory: Path, source: Path, find_links: Sequence[str] = ()) -> Path:
     """The cell's interpreter, its environment made (or reused: same requirements) under `directory`."""
-    root = directory / "envs" / cell.id
+    root = Path(directory).absolute() / "envs" / cell.id  # absolute: the cell runs in a scratch directory
     python = root / "bin" / "python"
     marker = root / "alphabench-cell.json"
     wanted = {"requirements": cell.requirements(), "source": str(source)}
@@ -402,7 +402,7 @@ def run_ab(cells: Sequence[Cell], directory: Path, framing: str, epochs: int, ro
         documents = [json.loads(cell_file(directory, c).read_text()) for c in (before, cell)]
         if any("error" in d or framing in d.get("training_errors", {}) for d in documents):
             continue
-        pythons = [directory / "envs" / c.id / "bin" / "python" for c in (before, cell)]
+        pythons = [directory.absolute() / "envs" / c.id / "bin" / "python" for c in (before, cell)]
         log(f"A/B {framing}: {before.label} -> {cell.label}, {rounds} rounds ...")
         try:
             pairs = abtest.interleaved(lambda: measure_throughput(pythons[0], before, framing, epochs),

@@ -161,3 +161,14 @@ def test_merge_refuses_a_directory_without_cell_files(tmp_path):
     (tmp_path / "other.json").write_text("{}")
     with pytest.raises(UsageError, match="no cell files"):
         matrix.load_cell_documents([tmp_path])
+
+
+def test_the_cli_refuses_a_malformed_cell_in_one_line_before_building_anything(tmp_path):
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "alphabench", "matrix", "run", "keras==3.0.5/theano", "--dir",
+                          str(tmp_path)], capture_output=True, text=True)
+    assert run.returncode == 2
+    assert run.stderr.startswith("alphabench: error: cell 'keras==3.0.5/theano': expected KERAS==VERSION/BACKEND")
+    assert not (tmp_path / "envs").exists()
