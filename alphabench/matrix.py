@@ -109,6 +109,14 @@ def era(keras_version: str) -> tuple[str, str, str]:
     return ERA.get(_release(keras_version)[:2], NEWEST_ERA)
 
 
+def _tensorflow_of_minor(version: str) -> str:
+    """The TensorFlow release of ERA with `version`'s minor (tf-keras 2.17.0: TensorFlow 2.17.1)."""
+    for tensorflow, _, _ in [*ERA.values(), NEWEST_ERA]:
+        if _release(tensorflow)[:2] == _release(version)[:2]:
+            return tensorflow
+    return version
+
+
 def parse_cell(text: str, torch: str = DEFAULT_TORCH) -> Cell:
     """'keras==3.0.5/tensorflow==2.16.2'; the backend's version may be left out ('keras==3.8.0/jax'):
     the release's era's (ERA; torch: `torch`)."""
@@ -132,8 +140,8 @@ def parse_cell(text: str, torch: str = DEFAULT_TORCH) -> Cell:
     if not backend_version:
         if backend == "torch":
             backend_version = torch
-        elif keras == "tf-keras":  # tf-keras's releases follow TensorFlow's
-            backend_version = ".".join(keras_version.split(".")[:2]) + ".0"
+        elif keras == "tf-keras":  # tf-keras's releases follow TensorFlow's minors
+            backend_version = _tensorflow_of_minor(keras_version)
         else:
             tensorflow, jax, _ = era(keras_version if keras == "keras" else "99")
             backend_version = tensorflow if backend == "tensorflow" else jax

@@ -22,7 +22,7 @@ def test_a_cell_reads_and_writes_one_form_and_fills_in_its_eras_backend():
     assert parse_cell("keras==3.8.0/jax").backend_version == matrix.ERA[(3, 8)][1]
     assert parse_cell("keras==3.8.0/jax").requirements()[1].startswith("jax[cpu]==")
     assert parse_cell("keras==3.15.1/torch").backend_version == matrix.DEFAULT_TORCH
-    assert parse_cell("tf-keras==2.17.0/tensorflow").backend_version == "2.17.0"
+    assert parse_cell("tf-keras==2.17.0/tensorflow").backend_version == "2.17.1"  # TensorFlow's last 2.17
     assert parse_cell("tf-keras==2.17.0/tensorflow").environment_variables()["TF_USE_LEGACY_KERAS"] == "1"
 
 
@@ -40,7 +40,7 @@ def test_a_malformed_cell_is_refused_with_the_form_expected(text, message):
 def test_a_cells_file_skips_comments_and_repeats():
     lines = ["# the oldest", "keras==3.0.5/jax  # era's jax", "", "keras==3.0.5/jax", "tf-keras==2.16.0/tensorflow"]
     assert [c.id for c in matrix.parse_cells(lines)] == [
-        f"keras-3.0.5_jax-{matrix.ERA[(3, 0)][1]}", "tf-keras-2.16.0_tensorflow-2.16.0"]
+        f"keras-3.0.5_jax-{matrix.ERA[(3, 0)][1]}", "tf-keras-2.16.0_tensorflow-2.16.2"]
 
 
 def test_defaults_are_every_minors_last_patch_and_the_nightly_on_each_backend_and_tf_keras():
@@ -59,7 +59,7 @@ def test_each_cell_is_judged_against_the_next_older_release_of_its_line_and_back
     paired = {cell.id: (before.id if before else None) for cell, before in matrix.neighbours(cells).items()}
     assert paired["keras-3.10.0_tensorflow-2.19.1"] == "keras-3.0.5_tensorflow-2.16.2"  # 3.10 sorts after 3.0
     assert paired["keras-3.0.5_tensorflow-2.16.2"] is None
-    assert paired["tf-keras-2.21.0_tensorflow-2.21.0"] == "tf-keras-2.16.0_tensorflow-2.16.0"
+    assert paired["tf-keras-2.21.0_tensorflow-2.21.0"] == "tf-keras-2.16.0_tensorflow-2.16.2"
     assert paired["keras-nightly-3.16.0.dev2026010101_jax-0.10.2"] == "keras-3.15.1_jax-0.10.2"
     assert paired[f"keras-3.0.5_jax-{matrix.ERA[(3, 0)][1]}"] is None
 
