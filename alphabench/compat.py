@@ -66,7 +66,10 @@ elif BACKEND == "jax":
     # faster for a lone process (7 of 8 framings 7-44% more steps/s), but two such pytest workers
     # starve each other, and a serial baseline's throughput would no longer compare with
     # `pytest -n auto`'s (a 4x false alarm, measured).
-    jax.config.update("jax_cpu_enable_async_dispatch", False)
+    try:
+        jax.config.update("jax_cpu_enable_async_dispatch", False)
+    except AttributeError:  # before jax 0.4.31, which made CPU dispatch asynchronous, it was synchronous
+        pass
 ENVIRONMENT = f"{FLAVOUR}-{BACKEND}"  # names this environment's baseline file
 
 # JAX's eager mode dispatches every op separately (minutes per epoch); its trainer is meant to be
