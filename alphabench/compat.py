@@ -16,9 +16,9 @@ from alphabench.errors import IncompatibleKeras
 from alphabench.framings import FUSED_ENVIRONMENTS
 from alphabench.results import Fingerprint
 
-# The oldest Keras 3 the suite is tested on (tox -e keras3-oldest): TensorFlow 2.21, the release
-# this suite targets, itself requires keras>=3.12.
-OLDEST_KERAS3 = (3, 12)
+# The oldest Keras 3 the suite runs on: the first, 3.0 (`alphabench matrix` runs every minor). What
+# older releases lack is bridged below, each bridge saying which releases need it.
+OLDEST_KERAS3 = (3, 0)
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
@@ -99,9 +99,12 @@ elif BACKEND == "jax":
     # One thread for JAX too (see use_one_cpu_thread), set before its CPU client starts (importing
     # Keras does not start it). Asynchronous dispatch runs Python and XLA on two threads: faster for
     # a lone process, but two such pytest workers starve each other, and a serial baseline's
-    # throughput would no longer compare with `pytest -n auto`'s (figures: README, "JAX fast path against the
-    # TensorFlow reference").
-    jax.config.update("jax_cpu_enable_async_dispatch", False)
+    # throughput would no longer compare with `pytest -n auto`'s (figures: README, "JAX fast path
+    # against the TensorFlow reference").
+    try:
+        jax.config.update("jax_cpu_enable_async_dispatch", False)
+    except AttributeError:  # before jax 0.4.31, which made CPU dispatch asynchronous, it was synchronous
+        pass
 ENVIRONMENT = f"{FLAVOUR}-{BACKEND}"  # names this environment's baseline file
 
 # JAX's eager mode dispatches every op separately (minutes per epoch); its trainer is meant to be
@@ -112,8 +115,32 @@ JIT_COMPILE = BACKEND == "jax"
 # loops in Python over one jitted step (keras/src/backend/jax/trainer.py, iterator_step), so beyond
 # a few dozen steps only per-call overhead is saved (variable_length on JAX: 50 and 1000 within noise).
 MAX_STEPS_PER_EXECUTION = 1 if BACKEND == "torch" else 50
+# Keras 3.0-3.6's TensorFlow trainer unrolls steps_per_execution in Python, one iterator get_next per
+# step inside one tf.function, and TensorFlow refuses more than 32 of those in a function
+# (tensorflow/python/data/ops/iterator_ops.py, GET_NEXT_CALL_ERROR_THRESHOLD); 3.7 loops with
+# tf.while_loop. The steps are the same either way, only their grouping into calls changes.
+if FLAVOUR == "keras3" and BACKEND == "tensorflow" and _version_tuple(keras.__version__) < (3, 7):
+    MAX_STEPS_PER_EXECUTION = 32
+# Keras 3.0-3.4 log a multi-output model's summed loss only; 3.5 added each output's ("<output>_loss"),
+# as tf-keras always had. There the fast path logs each replica's loss through a cross-entropy metric:
+# the mean over the epoch's samples, which for an epoch of equal batches is the mean of its batch
+# losses that Keras logs as "loss" (equal up to float rounding, not bit for bit).
+LOGS_OUTPUT_LOSSES = FLAVOUR == "keras2" or _version_tuple(keras.__version__) >= (3, 5)
+OUTPUT_LOSS = "loss" if LOGS_OUTPUT_LOSSES else "crossentropy"
 # The fused path (alphabench.fused) vmaps and scans Keras's stateless API with JAX: Keras 3 on JAX only.
 FUSED = ENVIRONMENT in FUSED_ENVIRONMENTS
+
+
+# Keras 3.3-3.5 cannot fit a model that nests compiled models: the outer model's metrics take in each
+# inner model's compile metrics, which only the inner model's own fit builds, and fit raises "Cannot get
+# result() since the metric has not yet been built" (measured; 3.6 takes in its own only). There the
+# fast path compiles its replicas after the fit, for evaluate.
+NESTS_COMPILED_MODELS = not (FLAVOUR == "keras3" and (3, 3) <= _version_tuple(keras.__version__) < (3, 6))
+
+
+def output_loss_metrics() -> list:
+    """Metrics to add to each output of a multi-output model so its loss is logged as "<output>_<OUTPUT_LOSS>"."""
+    return [] if LOGS_OUTPUT_LOSSES else [keras.metrics.CategoricalCrossentropy(name=OUTPUT_LOSS)]
 
 
 def seed_everything(seed: int) -> None:

@@ -40,16 +40,21 @@ BATCH_INDEPENDENCE_SAMPLES = 25
 Progress = Callable[[int, int], None]  # (epochs done, epochs in all)
 
 
-def build_model(framing: Framing, dataset: Dataset, seed: int, name: str = "model"):
-    """The tutorial's network for `framing`, initialised from `seed`."""
+def build_model(framing: Framing, dataset: Dataset, seed: int, name: str = "model", compiled: bool = True):
+    """The tutorial's network for `framing`, initialised from `seed` (and compiled, unless told not to)."""
     compat.seed_everything(seed)
     time_steps, features = dataset.x.shape[1:]
     inputs = keras.Input(shape=(time_steps, features), batch_size=1 if framing.stateful else None)
     hidden = keras.layers.LSTM(framing.units, stateful=framing.stateful)(inputs)
     outputs = keras.layers.Dense(CLASSES, activation="softmax")(hidden)
     model = keras.Model(inputs, outputs, name=name)
-    model.compile(loss="categorical_crossentropy", optimizer=keras.optimizers.Adam(), metrics=["accuracy"])
+    if compiled:
+        compile_model(model)
     return model
+
+
+def compile_model(model) -> None:
+    model.compile(loss="categorical_crossentropy", optimizer=keras.optimizers.Adam(), metrics=["accuracy"])
 
 
 def train(
@@ -138,14 +143,15 @@ def _train_reference(framing, dataset, seeds, progress):
 
 
 def _train_fast(framing, dataset, seeds, progress):
-    models = [build_model(framing, dataset, seed, name=f"replica_{i}") for i, seed in enumerate(seeds)]
+    models = [build_model(framing, dataset, seed, name=f"replica_{i}", compiled=compat.NESTS_COMPILED_MODELS)
+              for i, seed in enumerate(seeds)]
     inputs = [keras.Input(batch_shape=m.inputs[0].shape, name=f"x{i}") for i, m in enumerate(models)]
     replicas = keras.Model(inputs, [m(x) for m, x in zip(models, inputs)], name="replicas")
     epoch_steps = steps_per_epoch(framing)
     replicas.compile(
         loss=_per_output({m.name: "categorical_crossentropy" for m in models}),
         optimizer=keras.optimizers.Adam(),
-        metrics=_per_output({m.name: ["accuracy"] for m in models}),
+        metrics=_per_output({m.name: ["accuracy", *compat.output_loss_metrics()] for m in models}),
         steps_per_execution=_steps_per_execution(epoch_steps),
         jit_compile=compat.JIT_COMPILE,
     )
@@ -169,6 +175,9 @@ def _train_fast(framing, dataset, seeds, progress):
         callbacks=callbacks,
     ).history
     seconds = time.perf_counter() - start
+    if not compat.NESTS_COMPILED_MODELS:
+        for model in models:
+            compile_model(model)
     return models, [_replica_history(logs, m.name, len(models)) for m in models], seconds, clock.seconds
 
 
@@ -200,8 +209,9 @@ def _per_output(by_name: dict):
 
 def _replica_history(logs: dict, name: str, replicas: int) -> dict:
     # Keras names a multi-output model's metrics after the output; a lone output's carry no prefix.
-    prefix = f"{name}_" if replicas > 1 else ""
-    return _rounded_history(logs[f"{prefix}loss"], logs[f"{prefix}accuracy"])
+    if replicas == 1:
+        return _rounded_history(logs["loss"], logs["accuracy"])
+    return _rounded_history(logs[f"{name}_{compat.OUTPUT_LOSS}"], logs[f"{name}_accuracy"])
 
 
 def _sample_order(framing: Framing, samples: int, seed: int) -> np.ndarray:

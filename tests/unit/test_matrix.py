@@ -1,0 +1,174 @@
+"""alphabench.matrix's pure parts: cells, their order and neighbours, resuming, judging, rendering, bisect."""
+
+import dataclasses
+import json
+
+import pytest
+
+from alphabench import matrix
+from alphabench.errors import UsageError
+from alphabench.matrix import Cell, parse_cell
+from alphabench.results import Baseline, BaselineEntry
+
+from fakes import ENVIRONMENT, UPGRADED, fake_results
+
+
+def test_a_cell_reads_and_writes_one_form_and_fills_in_its_eras_backend():
+    cell = parse_cell("keras==3.0.5/tensorflow==2.16.2")
+    assert cell == Cell("keras", "3.0.5", "tensorflow", "2.16.2")
+    assert parse_cell(cell.text) == cell
+    assert cell.id == "keras-3.0.5_tensorflow-2.16.2"
+    assert cell.requirements() == ["keras==3.0.5", "tensorflow==2.16.2", "numpy<2"]
+    assert parse_cell("keras==3.8.0/jax").backend_version == matrix.ERA[(3, 8)][1]
+    assert parse_cell("keras==3.8.0/jax").requirements()[1].startswith("jax[cpu]==")
+    assert parse_cell("keras==3.15.1/torch").backend_version == matrix.DEFAULT_TORCH
+    assert parse_cell("tf-keras==2.17.0/tensorflow").backend_version == "2.17.1"  # TensorFlow's last 2.17
+    assert parse_cell("tf-keras==2.17.0/tensorflow").environment_variables()["TF_USE_LEGACY_KERAS"] == "1"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("keras3.0.5/tensorflow", "expected KERAS==VERSION/BACKEND"),
+    ("keras==3.0.5/theano", "backend from tensorflow, jax, torch"),
+    ("keras==three/jax", "not a version number"),
+    ("tf-keras==2.16.0/jax", "tf-keras (Keras 2) runs on tensorflow only"),
+])
+def test_a_malformed_cell_is_refused_with_the_form_expected(text, message):
+    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_cell(text)
+
+
+def test_a_cells_file_skips_comments_and_repeats():
+    lines = ["# the oldest", "keras==3.0.5/jax  # era's jax", "", "keras==3.0.5/jax", "tf-keras==2.16.0/tensorflow"]
+    assert [c.id for c in matrix.parse_cells(lines)] == [
+        f"keras-3.0.5_jax-{matrix.ERA[(3, 0)][1]}", "tf-keras-2.16.0_tensorflow-2.16.2"]
+
+
+def test_defaults_are_every_minors_last_patch_and_the_nightly_on_each_backend_and_tf_keras():
+    versions = ["3.1.1", "3.1.0", "3.0.5", "3.0.4", "3.2.0rc1", "2.15.0"]
+    assert matrix.last_patches(versions) == ["3.0.5", "3.1.1"]
+    cells = matrix.default_cells(versions, "3.2.0.dev2025010103", ["2.15.1", "2.16.0", "2.17.0", "2.17.1"])
+    assert len(cells) == 3 * 3 + 2
+    assert {c.backend for c in cells} == set(matrix.BACKENDS)
+    assert [c.keras_version for c in cells if c.keras == "tf-keras"] == ["2.16.0", "2.17.1"]
+
+
+def test_each_cell_is_judged_against_the_next_older_release_of_its_line_and_backend():
+    cells = matrix.parse_cells(["keras-nightly==3.16.0.dev2026010101/jax", "keras==3.15.1/jax", "keras==3.0.5/jax",
+                                "keras==3.0.5/tensorflow", "tf-keras==2.16.0/tensorflow", "tf-keras==2.21.0/tensorflow",
+                                "keras==3.10.0/tensorflow"])
+    paired = {cell.id: (before.id if before else None) for cell, before in matrix.neighbours(cells).items()}
+    assert paired["keras-3.10.0_tensorflow-2.19.1"] == "keras-3.0.5_tensorflow-2.16.2"  # 3.10 sorts after 3.0
+    assert paired["keras-3.0.5_tensorflow-2.16.2"] is None
+    assert paired["tf-keras-2.21.0_tensorflow-2.21.0"] == "tf-keras-2.16.0_tensorflow-2.16.2"
+    assert paired["keras-nightly-3.16.0.dev2026010101_jax-0.10.2"] == "keras-3.15.1_jax-0.10.2"
+    assert paired[f"keras-3.0.5_jax-{matrix.ERA[(3, 0)][1]}"] is None
+
+
+def test_a_resumed_matrix_runs_only_the_cells_without_a_file(tmp_path):
+    cells = matrix.parse_cells(["keras==3.0.5/jax", "keras==3.1.1/jax"])
+    matrix.write_json(matrix.cell_file(tmp_path, cells[0]), {"done": True})
+    assert matrix.pending(cells, tmp_path) == [cells[1]]
+    assert not list((tmp_path / "cells").glob(".*"))  # no temporary file left behind
+
+
+def test_bisect_halves_the_range_and_finds_the_first_bad_release():
+    versions = [f"3.{minor}.0" for minor in range(16)]
+    probed = []
+
+    def is_bad(version):
+        probed.append(version)
+        return versions.index(version) >= 11
+
+    first, asked = matrix.first_bad(versions, is_bad)
+    assert first == "3.11.0"
+    assert asked == probed and len(asked) <= 4  # ceil(log2(15))
+    assert matrix.first_bad(["3.0.0", "3.1.0"], is_bad) == ("3.1.0", [])
+    assert matrix.between(["3.2.0", "3.1.1", "3.0.5", "3.1.0rc1", "3.3.0"], "3.0.5", "3.2.0") == ["3.0.5", "3.1.1", "3.2.0"]
+    with pytest.raises(UsageError, match="must be an older release"):
+        matrix.between(["3.0.5"], "3.2.0", "3.0.5")
+
+
+def _document(cell_text, accuracies=(0.84, 0.84, 0.88), environment=ENVIRONMENT, **fields):
+    """A cell file as `alphabench matrix cell` writes it, one_char trained on 3 seeds."""
+    entry = BaselineEntry.from_results(fake_results(accuracies, environment=environment), None)
+    cell = parse_cell(cell_text)
+    document = {"cell_schema_version": matrix.CELL_SCHEMA_VERSION, "cell": cell_text, "framings": ["one_char"],
+                "keras_version": cell.keras_version, "environment": environment.environment,
+                "baseline": Baseline(environment, None, {"one_char": entry}).as_dict(2),
+                "contracts": {"adam_step": None}, "expectations": {"one_char": []}, "training_errors": {},
+                "seconds": 60}
+    return {**document, **fields}
+
+
+OLD, NEW = "keras==3.5.0/tensorflow==2.17.0", "keras==3.6.0/tensorflow==2.17.0"
+
+
+def test_a_cell_passes_where_its_neighbour_did_alike():
+    judged = matrix.judge_cell(_document(NEW, environment=UPGRADED), _document(OLD), None, "")
+    assert judged == {"contract adam_step": matrix.Outcome(matrix.PASS), "one_char": matrix.Outcome(matrix.PASS)}
+
+
+def test_every_seed_below_the_neighbours_is_a_regression_with_the_gates_line():
+    before = _document(OLD, accuracies=(0.88,) * 9)
+    judged = matrix.judge_cell(_document(NEW, accuracies=(0.60,) * 9, environment=UPGRADED), before, None, "")
+    assert judged["one_char"].status == matrix.REGRESSION
+    assert any("vs Keras 3.5.0 / tensorflow 2.17.0: REGRESSION one_char accuracy" in line for line in judged["one_char"].lines)
+
+
+def test_a_failure_a_known_deviation_records_is_expected_and_others_are_errors():
+    stateful_jax = dataclasses.replace(UPGRADED, environment="keras3-jax", keras_version="3.15.1")
+    document = _document("keras==3.15.1/jax==0.10.2", environment=stateful_jax,
+                         framings=["one_char", "stateful"], expectations={"one_char": [], "stateful": [
+                             ["accuracy", "stateful: median accuracy 72% below 100%"],
+                             ["probes", "stateful: recites BBBB on 0 of 3 seeds"]]},
+                         contracts={"fit_reshuffles": None, "state_carries_between_batches": "contract ...: but same"})
+    judged = matrix.judge_cell(document, None, None, "")
+    assert judged["stateful"].status == matrix.EXPECTED
+    assert judged["contract state_carries_between_batches"].status == matrix.EXPECTED
+    broken = _document(NEW, environment=UPGRADED, training_errors={"one_char": "KeyError: 'replica_0_loss'"})
+    assert matrix.judge_cell(broken, None, None, "")["one_char"] == matrix.Outcome(
+        matrix.ERROR, ("one_char: training failed (KeyError: 'replica_0_loss')",))
+
+
+def test_a_cell_that_imported_another_keras_than_asked_is_an_error_not_a_result():
+    # pip install keras-nightly beside tensorflow also installs a release into the same module.
+    nightly = _document("keras-nightly==3.16.0.dev2026010101/tensorflow==2.21.0", keras_version="3.15.1")
+    assert "but the cell imported Keras 3.15.1" in matrix.judge_cell(nightly, None, None, "")["one_char"].lines[0]
+    failed = _document(NEW, error="installing keras==3.6.0 failed: no solution")
+    assert matrix.judge_cell(failed, None, None, "")["one_char"].status == matrix.ERROR
+
+
+def test_the_table_has_a_row_per_cell_and_every_non_pass_cell_explained(tmp_path):
+    old, new = parse_cell(OLD), parse_cell(NEW)
+    documents = {old: _document(OLD), new: _document(NEW, environment=UPGRADED, training_errors={"one_char": "boom"})}
+    for cell, document in documents.items():
+        matrix.write_json(matrix.cell_file(tmp_path, cell), document)
+    loaded = matrix.load_cell_documents([tmp_path])
+    assert set(loaded) == {old, new}
+    ab = {(old, new): {"before": OLD, "after": NEW, "framing": "one_char", "pairs": [[100.0, 50.0]] * 8}}
+    text = matrix.report(loaded, {}, ab, tmp_path / "out")
+    rows = text.splitlines()
+    assert rows[0] == "| cell | contract adam_step | one_char | throughput vs previous | minutes |"
+    assert rows[2] == "| Keras 3.5.0 / tensorflow 2.17.0 | ok | ok | - | 1.0 |"
+    assert rows[3] == "| Keras 3.6.0 / tensorflow 2.17.0 | ok | ERROR | **SLOWER** 0.50x | 1.0 |"
+    assert "- Keras 3.6.0 / tensorflow 2.17.0, one_char (error): one_char: training failed (boom)" in rows
+    assert any(row.startswith("- Keras 3.6.0 / tensorflow 2.17.0: REGRESSION one_char throughput") for row in rows)
+    assert (tmp_path / "out" / "matrix.png").stat().st_size > 0
+    assert json.loads((tmp_path / "cells" / f"{new.id}.json").read_text())["training_errors"] == {"one_char": "boom"}
+
+
+def test_merge_refuses_a_directory_without_cell_files(tmp_path):
+    (tmp_path / "other.json").write_text("{}")
+    with pytest.raises(UsageError, match="no cell files"):
+        matrix.load_cell_documents([tmp_path])
+
+
+def test_the_cli_refuses_a_malformed_cell_in_one_line_before_building_anything(tmp_path):
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "alphabench", "matrix", "run", "keras==3.0.5/theano", "--dir",
+                          str(tmp_path)], capture_output=True, text=True)
+    assert run.returncode == 2
+    assert run.stderr.startswith("alphabench: error: cell 'keras==3.0.5/theano': expected KERAS==VERSION/BACKEND")
+    assert not (tmp_path / "envs").exists()
