@@ -262,6 +262,7 @@ def load_cell_documents(paths: Iterable[str | os.PathLike]) -> dict[Cell, dict]:
 def run_inside_cell(framings: Sequence[str], seeds: tuple[int, ...] | None, path: str, progress=print) -> dict:
     """What `alphabench matrix cell` measures in this environment, as the cell file's body."""
     from alphabench import compat, verdict
+    from alphabench.baseline import SCHEMA_VERSION
     from alphabench.contracts import CONTRACTS
     from alphabench.results import Baseline, BaselineEntry
     from alphabench.session import Session
@@ -280,8 +281,6 @@ def run_inside_cell(framings: Sequence[str], seeds: tuple[int, ...] | None, path
         entries[session.baseline_key(name)] = BaselineEntry.from_results(results, None)
         expectations[name] = [[f.check, f.line] for f in verdict.failures_of(name, session.summary(name), [], path)]
         progress(f"{name}: trained in {time.perf_counter() - start:.0f}s")
-    from alphabench.baseline import SCHEMA_VERSION
-
     return {
         "keras_version": compat.keras.__version__,
         "environment": compat.ENVIRONMENT,
@@ -299,10 +298,10 @@ def _uv() -> list[str]:
     found = shutil.which("uv")
     if found:
         return [found]
-    try:
-        import uv  # noqa: F401  (pip install uv puts the binary beside this interpreter's packages)
-    except ImportError:
-        raise UsageError("the matrix makes its environments with uv: pip install uv") from None
+    import importlib.util
+
+    if importlib.util.find_spec("uv") is None:  # pip install uv: the binary comes with its module
+        raise UsageError("the matrix makes its environments with uv: pip install uv")
     return [sys.executable, "-m", "uv"]
 
 
@@ -727,7 +726,7 @@ def _chosen_cells(args) -> list[Cell]:
         return ordered(parse_cells(Path(args.cells_file).read_text().splitlines(), args.torch))
     if args.cells:
         return ordered(parse_cells(args.cells, args.torch))
-    nightlies = [v for v in index_versions("keras-nightly", pre=True)]
+    nightlies = index_versions("keras-nightly", pre=True)  # newest first, as pip lists them
     return ordered(default_cells(index_versions("keras"), nightlies[0] if nightlies else None,
                                  index_versions("tf-keras"), args.torch))
 
