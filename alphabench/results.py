@@ -76,10 +76,6 @@ class Fingerprint:
         """Whether a seed run here must reproduce, bit for bit, what it gave there."""
         return not self.differences(other)
 
-    def same_machine(self, other: Fingerprint) -> bool:
-        """Whether throughputs measured on the two compare (same CPU signature, ISA and core count)."""
-        return not self.differences(other, self.MACHINE)
-
     def as_dict(self) -> dict:
         values = dataclasses.asdict(self)
         values["cpu_flags"] = None if self.cpu_flags is None else list(self.cpu_flags)
