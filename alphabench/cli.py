@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run the reference path on this Keras 3 backend (default: this environment's), "
                        "e.g. the JAX fast path against the TensorFlow reference")
     bench.add_argument("--fused", action="store_true",
-                       help="time the fused path (Keras 3 / JAX) on one seed and on the baseline's seeds "
+                       help="time the fused path (Keras 3 on JAX or TensorFlow) on one seed and on the baseline's seeds "
                        "(64 a framing, variable_length 16) instead")
     bench.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     bench.set_defaults(command=bench_paths)
@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     selftest.add_argument("--seeds", type=options.seed_list, default=None, metavar="SEEDS",
                           help="seeds of each injected and unchanged run (default: each framing's own)")
     selftest.add_argument("--path", choices=("fast", "fused"), default="fast",
-                          help="path of the injected runs (fused: 16 seeds a framing, Keras 3 / JAX; "
+                          help="path of the injected runs (fused: 16 seeds a framing, Keras 3 on JAX or TensorFlow; "
                           "injections into fit are then left out)")
     selftest.add_argument("--ab-rounds", type=options.positive_int, default=8, metavar="N",
                           help="alternating rounds of each A/B throughput comparison (default: 8)")
@@ -310,11 +310,14 @@ def _bench_fused(args) -> int:
     from alphabench import bench
     from alphabench.framings import fused_baseline_seeds, get_framing
 
+    framings = [get_framing(name) for name in _selected(args)]
+    print("timing the fused path: one seed of every framing, in one process ...", file=sys.stderr, flush=True)
+    one_seed = bench.one_seed_each(framings)
     rows = []
-    for name in _selected(args):
-        seeds = fused_baseline_seeds(name)
-        print(f"timing {name}: fused path, 1 seed, then {len(seeds)} ...", file=sys.stderr, flush=True)
-        rows.append(bench.fused_row(get_framing(name), seeds))
+    for framing, one_seed_run in zip(framings, one_seed):
+        seeds = fused_baseline_seeds(framing.name)
+        print(f"timing {framing.name}: fused path, {len(seeds)} seeds ...", file=sys.stderr, flush=True)
+        rows.append(bench.fused_row(framing, seeds, one_seed_run))
     print(bench.fused_table(rows))
     if args.json:
         with open(args.json, "w") as out:

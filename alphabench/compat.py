@@ -127,8 +127,9 @@ if FLAVOUR == "keras3" and BACKEND == "tensorflow" and _version_tuple(keras.__ve
 # losses that Keras logs as "loss" (equal up to float rounding, not bit for bit).
 LOGS_OUTPUT_LOSSES = FLAVOUR == "keras2" or _version_tuple(keras.__version__) >= (3, 5)
 OUTPUT_LOSS = "loss" if LOGS_OUTPUT_LOSSES else "crossentropy"
-# The fused path (alphabench.fused) vmaps and scans Keras's stateless API with JAX: Keras 3 on JAX only.
+# The fused path (alphabench.fused) compiles the loop over steps with JAX or TensorFlow: Keras 3 only.
 FUSED = ENVIRONMENT in FUSED_ENVIRONMENTS
+NOT_FUSED = f"the fused path runs on {' and '.join(FUSED_ENVIRONMENTS)}, not on {ENVIRONMENT}"
 
 
 # Keras 3.3-3.5 cannot fit a model that nests compiled models: the outer model's metrics take in each

@@ -20,12 +20,12 @@ PAIR_KINDS = ("window", "random_runs", "prefixes")
 LAYOUTS = ("timesteps", "features")
 PROBES = ("recite", "cold_start", "batch_independence", "random_patterns")
 # How a framing can be trained (alphabench.trainer): the fast path, the tutorial's own calls, or
-# every seed in one compiled computation (JAX only).
+# every seed's steps in one compiled computation (Keras 3 on JAX or TensorFlow).
 TRAINING_PATHS = ("fast", "reference", "fused")
 # The fused path's seeds give the cross-environment rules their power: 16 in a default run, 64 in a
-# baseline (variable_length: 16, its 500,000 steps a seed). It runs on Keras 3's JAX backend alone.
+# baseline (variable_length: 16, its 500,000 steps a seed).
 FUSED_SEEDS = tuple(range(1, 17))
-FUSED_ENVIRONMENTS = ("keras3-jax",)
+FUSED_ENVIRONMENTS = ("keras3-jax", "keras3-tensorflow")
 
 
 def fused_baseline_seeds(name: str) -> tuple[int, ...]:

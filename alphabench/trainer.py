@@ -186,8 +186,8 @@ def check_path(path: str) -> None:
     if path not in TRAINING_PATHS:
         raise UsageError(f"unknown training path {path!r}; choose from {TRAINING_PATHS}")
     if path == "fused" and not compat.FUSED:
-        raise UsageError(f"the fused path runs on Keras 3's JAX backend, not on {compat.ENVIRONMENT}: "
-                         "set KERAS_BACKEND=jax, or use --path fast")
+        raise UsageError(f"{compat.NOT_FUSED}: set KERAS_BACKEND=jax or tensorflow with Keras 3, "
+                         "or use --path fast")
 
 
 def _train_fused(framing, dataset, seeds, progress):

@@ -33,7 +33,7 @@ def test_training_throughput(benchmark_enabled, request, name, path):
     from alphabench import compat, trainer  # imports Keras: not at collection, so the fast tier stays fast
 
     if path == "fused" and not compat.FUSED:
-        pytest.skip(f"the fused path runs on Keras 3 / JAX only, not {compat.ENVIRONMENT}")
+        pytest.skip(compat.NOT_FUSED)
 
     framing = get_framing(name).with_settings(epochs=EPOCHS.get(name, DEFAULT_EPOCHS))
     results = benchmark_enabled.pedantic(trainer.train, args=(framing, (1,), path), rounds=3, iterations=1)

@@ -45,7 +45,7 @@ def test_a_fused_seed_trains_exactly_as_the_fast_path_alone(name):
     from alphabench import compat
 
     if not compat.FUSED:
-        pytest.skip(f"the fused path runs on Keras 3 / JAX only, not {compat.ENVIRONMENT}")
+        pytest.skip(compat.NOT_FUSED)
     fused = losses(name, (4, 9), "fused")
     alone = losses(name, (9,))
     np.testing.assert_allclose(fused[9], alone[9], rtol=1e-5)

@@ -1,4 +1,4 @@
-"""Sixteen seeds of every framing, trained as one computation, judged by the same verdict (JAX only).
+"""Sixteen seeds of every framing, trained as one computation, judged by the same verdict (Keras 3 on JAX or TensorFlow).
 
 The fused path gives the cross-environment rules seeds enough to see a shifted distribution at
 the run's false-alarm budget (alphabench.gate), against the baseline's 64 seeds a framing
@@ -19,7 +19,7 @@ def fused(alphabench):
     from alphabench import compat
 
     if not compat.FUSED:
-        pytest.skip(f"the fused path runs on Keras 3 / JAX only, not {compat.ENVIRONMENT}")
+        pytest.skip(compat.NOT_FUSED)
     if alphabench.overridden:
         pytest.skip("--alphabench-epochs/--alphabench-units override the tutorial's settings")
     return Session(path="fused", baselines=alphabench.baselines)
