@@ -28,3 +28,20 @@ def test_the_table_shows_speedup_seed_scaling_and_the_accuracy_shift_in_samples(
 def test_an_extrapolated_reference_is_marked_and_explained():
     text = bench.table([row(extrapolated=True, reference_epochs=25)])
     assert "400.0*" in text and text.endswith("extrapolated per step")
+
+
+def fused_row(name: str, one_seed: float, process: float, seconds: float) -> dict:
+    return {
+        "framing": name, "seeds": list(range(1, 65)), "one_seed_seconds": one_seed,
+        "one_seed_process_seconds": process, "seconds": seconds, "train_seconds": seconds / 2,
+        "seed_step_microseconds": 2.5, "accuracy": [0.84] * 64, "peak_rss_mb": 900.0, "environment": "keras3-jax",
+    }
+
+
+def test_the_fused_total_is_the_one_seed_processs_whole_time_imports_included():
+    # One seed of every framing runs in one process: its total is where that process ended, not the
+    # sum of the framings' own times, which leave out the imports.
+    rows = [fused_row("one_char", 2.0, 5.0, 6.0), fused_row("stateful", 3.0, 8.5, 7.0)]
+    total = bench.fused_table(rows).splitlines()[-1]
+    assert "one seed of every framing 8.5s in one fresh process" in total
+    assert "(5.0s of it training, evaluating, probing)" in total and "all seeds 13.0s" in total

@@ -75,11 +75,13 @@ def test_a_partial_baseline_update_on_a_new_machine_is_refused_before_any_traini
     assert {file.name: file.read_text() for file in tmp_path.iterdir()} == before
 
 
-def test_the_fused_path_off_jax_is_refused_before_any_training():
+@pytest.mark.skipif(importlib.util.find_spec("tf_keras") is None, reason="tf-keras is not installed")
+def test_the_fused_path_on_keras_2_is_refused_before_any_training():
     run = subprocess.run([sys.executable, "-m", "alphabench", "run", "one_char", "--path", "fused"],
-                         capture_output=True, text=True, env={**os.environ, "KERAS_BACKEND": "tensorflow"})
+                         capture_output=True, text=True, env={**os.environ, "TF_USE_LEGACY_KERAS": "1"})
     assert run.returncode == 2 and "one_char (" not in run.stderr, run.stderr
-    assert "alphabench: error: the fused path runs on Keras 3's JAX backend" in run.stderr
+    assert ("alphabench: error: the fused path runs on keras3-jax and keras3-tensorflow, not on keras2-tensorflow"
+            in run.stderr)
 
 
 def test_an_unwritable_baselines_directory_is_refused_before_any_training(tmp_path):
