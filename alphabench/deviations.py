@@ -28,14 +28,19 @@ class KnownDeviation:
     breaks: tuple[str, ...]  # of CHECKS
     why: str
     keras: str = ""  # the Keras releases it was measured on; "" for every release (not a Keras defect)
+    # The training paths whose runs show it; () for all. A deviation of a few seeds' median belongs to
+    # the path that trains those seeds: the fused path's 16 may straddle the line differently.
+    paths: tuple[str, ...] = ()
 
     def __post_init__(self):
         unknown = set(self.breaks) - set(CHECKS)
         if unknown:
             raise ValueError(f"unknown checks {sorted(unknown)}; known: {CHECKS}")
 
-    def applies(self, environment: str, subject: str, keras_version: str | None) -> bool:
+    def applies(self, environment: str, subject: str, keras_version: str | None, path: str | None = None) -> bool:
         if (environment, subject) != (self.environment, self.subject):
+            return False
+        if self.paths and path is not None and path not in self.paths:
             return False
         if not self.keras or keras_version is None:
             return True
@@ -51,7 +56,9 @@ KNOWN_DEVIATIONS = (
         "the tutorial's 100% is one run; over 9 seeds here only 4 reach 100% after 500 epochs and the "
         "rest miss one of the 24 pairs (median 95.83%, seeds 1-3: 95.83/100/95.83%): two letters of "
         "context train slower than three (timestep_window: 7 of 9 seeds at 100%), not a Keras defect "
-        "(tf-keras: 6 of 9, JAX: 6 of 9, torch: 4 of 9 seeds at 100%, where seeds 1-3 happen to pass)",
+        "(tf-keras: 6 of 9, JAX: 6 of 9, torch: 4 of 9 seeds at 100%, where seeds 1-3 happen to pass). "
+        "The fused path's 64 seeds here: 38 reach 100% (JAX: 34 of 64), so its median of 16 passes",
+        paths=("fast",),
     ),
     KnownDeviation(
         "keras3-torch", "stateful", ("training",),
@@ -105,9 +112,12 @@ KNOWN_DEVIATIONS = (
 )
 
 
-def known_deviation(environment: str, subject: str, check: str, keras_version: str | None = None) -> str | None:
-    """Why `check` of this framing (or contract) is expected to fail in this environment and release, or None."""
+def known_deviation(environment: str, subject: str, check: str, keras_version: str | None = None,
+                    path: str | None = None) -> str | None:
+    """Why `check` of this framing (or contract) is expected to fail in this environment and release
+    (and on this training path; None: any), or None."""
     for deviation in KNOWN_DEVIATIONS:
-        if deviation.applies(environment, subject, keras_version) and {"training", check} & set(deviation.breaks):
+        if (deviation.applies(environment, subject, keras_version, path)
+                and {"training", check} & set(deviation.breaks)):
             return deviation.why
     return None

@@ -137,7 +137,7 @@ class Session:
     def expected_failure(self, name: str, check: str = "accuracy") -> str | None:
         from alphabench import compat
 
-        return known_deviation(self.environment, name, check, compat.keras.__version__)
+        return known_deviation(self.environment, name, check, compat.keras.__version__, self.path)
 
     def verdict(self, name: str) -> verdict.Verdict:
         """The framing's verdict (alphabench.verdict decides), training it first if need be.
