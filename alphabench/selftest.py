@@ -140,7 +140,7 @@ class Selftest:
     """One self-test: the unchanged runs it compares with, made once, and the judgements."""
 
     def __init__(self, baselines: str, seeds: tuple[int, ...] | None = None, ab_rounds: int = 8, path: str = "fast"):
-        """`path`: the path the fast-path injections train on ("fused": 16 seeds a framing, JAX)."""
+        """`path`: the path the fast-path injections train on ("fused": 16 seeds a framing, Keras 3 on JAX or TF)."""
         self.seeds, self.ab_rounds, self.path = seeds, ab_rounds, path
         self.session = Session(seeds=seeds, baselines=baselines)
         committed = self.session.load_baseline()
