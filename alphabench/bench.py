@@ -87,15 +87,15 @@ def compare_paths(
     }
 
 
-def one_seed_each(framings: list[Framing]) -> list[dict]:
+def one_seed_each(framings: list[Framing], backend: str | None = None) -> list[dict]:
     """The fused path on one seed of every framing, one after another in one fresh process, as
     `alphabench run --path fused --seeds 1` trains them."""
-    return timed_runs(framings, (1,), "fused")
+    return timed_runs(framings, (1,), "fused", backend)
 
 
-def fused_row(framing: Framing, seeds, one_seed: dict) -> dict:
+def fused_row(framing: Framing, seeds, one_seed: dict, backend: str | None = None) -> dict:
     """The fused path on `seeds` in a fresh process, compilation included, beside `one_seed`'s run."""
-    many = timed_run(framing, seeds, "fused")
+    many = timed_run(framing, seeds, "fused", backend)
     seed_steps = len(seeds) * framing.epochs * steps_per_epoch(framing)
     return {
         "framing": framing.name,

@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run the reference path on this Keras 3 backend (default: this environment's), "
                        "e.g. the JAX fast path against the TensorFlow reference")
     bench.add_argument("--fused", action="store_true",
-                       help="time the fused path (Keras 3 on JAX or TensorFlow) on one seed and on the baseline's seeds "
+                       help="time the fused path on each Keras 3 backend installed (JAX, TensorFlow) on one seed and on the baseline's seeds "
                        "(64 a framing, variable_length 16) instead")
     bench.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     bench.set_defaults(command=bench_paths)
@@ -307,21 +307,33 @@ def bench_paths(args) -> int:
 def _bench_fused(args) -> int:
     import json
 
+    import importlib.util
+
     from alphabench import bench
-    from alphabench.framings import fused_baseline_seeds, get_framing
+    from alphabench.errors import UsageError
+    from alphabench.framings import FUSED_ENVIRONMENTS, fused_baseline_seeds, get_framing
 
     framings = [get_framing(name) for name in _selected(args)]
-    print("timing the fused path: one seed of every framing, in one process ...", file=sys.stderr, flush=True)
-    one_seed = bench.one_seed_each(framings)
-    rows = []
-    for framing, one_seed_run in zip(framings, one_seed):
-        seeds = fused_baseline_seeds(framing.name)
-        print(f"timing {framing.name}: fused path, {len(seeds)} seeds ...", file=sys.stderr, flush=True)
-        rows.append(bench.fused_row(framing, seeds, one_seed_run))
-    print(bench.fused_table(rows))
+    backends = [environment.split("-")[1] for environment in FUSED_ENVIRONMENTS]
+    installed = [backend for backend in backends if importlib.util.find_spec(backend)]
+    if not installed:
+        raise UsageError(f"the fused path needs Keras 3 with {' or '.join(backends)}: "
+                         'pip install "alphabench[jax]" or "alphabench[tensorflow]"')
+    tables = {}
+    for backend in installed:  # side by side in one run, each framing in a fresh process
+        print(f"timing the fused path on {backend}: one seed of every framing, in one process ...",
+              file=sys.stderr, flush=True)
+        one_seed = bench.one_seed_each(framings, backend)
+        rows = []
+        for framing, one_seed_run in zip(framings, one_seed):
+            seeds = fused_baseline_seeds(framing.name)
+            print(f"timing {framing.name} on {backend}: fused path, {len(seeds)} seeds ...", file=sys.stderr, flush=True)
+            rows.append(bench.fused_row(framing, seeds, one_seed_run, backend))
+        tables[backend] = rows
+        print(bench.fused_table(rows) + "\n", flush=True)
     if args.json:
         with open(args.json, "w") as out:
-            json.dump(rows, out, indent=1)
+            json.dump(tables, out, indent=1)
     return 0
 
 

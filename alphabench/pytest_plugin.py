@@ -106,13 +106,39 @@ def alphabench(request) -> Session:
     return request.config.stash[_SESSION]
 
 
+def pytest_collection_modifyitems(config, items):
+    """The framings with the most steps first: under xdist a group runs on one worker, and the
+    longest group started last would leave the other worker idle until it ends (longest first keeps
+    the workers' loads level). Stable: the rest keep their order, and every worker sorts alike."""
+    items.sort(key=_samples_of_group, reverse=True)
+
+
+def _samples_of_group(item) -> int:
+    """Sample time steps one seed of the item's xdist group's framing trains on in all (0: no
+    framing): a measure of its cost that ranks the long ones first (variable_length, prefix_padded)."""
+    from alphabench.data import sample_count
+    from alphabench.framings import FRAMINGS
+
+    marker = item.get_closest_marker("xdist_group")
+    group = (marker.args[0] if marker.args else marker.kwargs.get("name", "")) if marker else ""
+    framing = FRAMINGS.get(group.partition("@")[0])
+    if not framing:
+        return 0
+    return framing.epochs * sample_count(framing) * (framing.context if framing.layout == "timesteps" else 1)
+
+
 def xdist_group(framing_name: str) -> str:
     return "lessons" if framing_name in LESSON_FRAMINGS else framing_name
 
 
-def framing_params(names):
-    """pytest.param per framing, id = its name, in its xdist group."""
-    return [pytest.param(name, id=name, marks=pytest.mark.xdist_group(xdist_group(name))) for name in names]
+def framing_params(names, path: str = "fast"):
+    """pytest.param per framing, id = its name, in its xdist group: one per framing and path, since
+    only a path's own tests share what it trained (the fused tests of variable_length, 2 minutes on
+    TensorFlow, kept off the worker that trains its fast path for 3.5)."""
+    def group(name):
+        return xdist_group(name) if path == "fast" else f"{name}@{path}"
+
+    return [pytest.param(name, id=name, marks=pytest.mark.xdist_group(group(name))) for name in names]
 
 
 def expect_known_deviation(request, session: Session, framing_name: str, check: str) -> None:

@@ -25,7 +25,7 @@ def fused(alphabench):
     return Session(path="fused", baselines=alphabench.baselines)
 
 
-@pytest.mark.parametrize("name", framing_params(FRAMINGS))
+@pytest.mark.parametrize("name", framing_params(FRAMINGS, "fused"))
 def test_fused_seeds_show_what_they_must_and_match_the_baseline(fused, name):
     verdict = fused.verdict(name)
     assert not verdict.fails_run, "\n".join(verdict.lines()) or f"{name}: {verdict.status}: {verdict.expected}"
