@@ -40,6 +40,7 @@ from alphabench.results import (
     BaselineEntry,
     Fingerprint,
     SeedResult,
+    creating_command,
     describe_seeds,
     format_accuracy,
     format_epochs,
@@ -93,14 +94,15 @@ def compare_all(
     findings = []
     for key, results in results_by_key.items():
         if baseline_doc is None or key not in baseline_doc.framings:
-            where = "this environment" if baseline_doc is None else "this framing in this environment"
+            where = "this environment" if baseline_doc is None else f"{key} in this environment"
+            command = creating_command(key, whole_file=baseline_doc is None)
             findings.append(
                 Finding(
                     key,
                     "baseline",
                     baseline="missing",
                     now=_median_accuracy(results),
-                    rule=f"nothing to compare with: no baseline for {where}; create it with `{UPDATE_COMMAND}`",
+                    rule=f"nothing to compare with: no baseline for {where}; create it with `{command}`",
                     kind="regression",
                 )
             )

@@ -183,6 +183,18 @@ def test_nothing_to_compare_with_is_a_regression_that_names_the_command():
     document = Baseline(ENVIRONMENT, CALIBRATION, {"one_char": BASELINE})
     findings = gate.compare_all(document, results, CALIBRATION, {"one_char": 25, "stateful": 25})
     assert kinds(findings) == [("regression", "baseline")] and findings[0].framing == "stateful"
+    assert "no baseline for stateful in this environment; create it with `alphabench baseline update stateful`" in (
+        findings[0].line())
+
+
+def test_a_missing_entry_of_another_path_names_the_command_for_that_path():
+    results = {"stateful@fused": fake_results(framing="stateful", path="fused")}
+    document = Baseline(ENVIRONMENT, CALIBRATION, {"one_char": BASELINE})
+    (finding,) = gate.compare_all(document, results, CALIBRATION, {"stateful@fused": 25})
+    assert "create it with `alphabench baseline update --path fused stateful`" in finding.line()
+    (finding,) = gate.compare_all(None, results, CALIBRATION, {"stateful@fused": 25})
+    assert "no baseline for this environment; create it with `alphabench baseline update --path fused`" in (
+        finding.line())
 
 
 def test_finding_kinds_are_checked():
