@@ -227,7 +227,14 @@ KERNEL_ISA_FLAGS = (
     "avx512dq", "avx512vl", "avx512ifma", "avx512vbmi", "avx512_vbmi2", "avx512_vnni", "avx512_bf16",
     "avx512_fp16", "amx_tile", "amx_int8", "amx_bf16", "asimd", "sve", "sve2",
 )
-NUMERICAL_PACKAGES = ("keras", "tensorflow", "tf-keras", "jax", "jaxlib", "torch", "numpy")
+# The packages whose versions can change this environment's numbers, and so its fingerprint: a
+# baseline made in a venv that also holds other backends must still reproduce in one that does not.
+NUMERICAL_PACKAGES = {
+    "keras3-tensorflow": ("keras", "tensorflow", "numpy"),
+    "keras2-tensorflow": ("tf-keras", "tensorflow", "numpy"),
+    "keras3-jax": ("keras", "jax", "jaxlib", "numpy"),
+    "keras3-torch": ("keras", "torch", "numpy"),
+}[ENVIRONMENT]
 
 
 def _cpuinfo() -> dict[str, str]:

@@ -53,8 +53,9 @@ class Fingerprint:
     cpu_signature: str | None = None  # "family 26 model 2 stepping 1"
     # The ISA features XLA, oneDNN and Eigen choose kernels by (AVX2, FMA, AVX-512 subsets, AMX...).
     cpu_flags: tuple[str, ...] | None = None
-    # Every numerical package's version ("absent" where not installed): keras, tensorflow, tf-keras,
-    # jax, jaxlib, torch, numpy.
+    # The version of each package the environment computes with (compat.NUMERICAL_PACKAGES; older
+    # baselines recorded every backend's, "absent" where not installed). Compared on the names both
+    # record: a package only one side recorded computes nothing here.
     packages: Mapping[str, str] | None = None
     threads: str | None = None  # the compute-thread settings the run used
 
@@ -69,7 +70,7 @@ class Fingerprint:
         return [
             _describe_difference(key, getattr(self, key), getattr(other, key))
             for key in fields
-            if getattr(self, key) is None or getattr(self, key) != getattr(other, key)
+            if getattr(self, key) is None or not _same(key, getattr(self, key), getattr(other, key))
         ]
 
     def same_bits(self, other: Fingerprint) -> bool:
@@ -90,6 +91,16 @@ class Fingerprint:
         return cls(**fields)
 
 
+def _same(key: str, before, after) -> bool:
+    if key == "packages" and after is not None:
+        return not _changed_packages(before, after)
+    return before == after
+
+
+def _changed_packages(before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
+    return sorted(name for name in before.keys() & after.keys() if before[name] != after[name])
+
+
 def _describe_difference(key: str, before, after) -> str:
     if before is None:
         return f"{key} unknown (baseline made by an older alphabench)"
@@ -97,8 +108,9 @@ def _describe_difference(key: str, before, after) -> str:
         gained, lost = sorted(set(after or ()) - set(before)), sorted(set(before) - set(after or ()))
         return f"cpu_flags {' '.join([f'+{f}' for f in gained] + [f'-{f}' for f in lost])}"
     if key == "packages":
-        changed = sorted(name for name in {*before, *(after or {})} if before.get(name) != (after or {}).get(name))
-        return "packages " + ", ".join(f"{name} {before.get(name)} -> {(after or {}).get(name)}" for name in changed)
+        if after is None:
+            return "packages unknown"
+        return "packages " + ", ".join(f"{name} {before[name]} -> {after[name]}" for name in _changed_packages(before, after))
     return f"{key} {before} -> {after}"
 
 

@@ -207,3 +207,13 @@ def test_a_fused_path_throughput_drop_is_reported_not_failed():
     baseline = BaselineEntry.from_results(fake_results(path="fused"), CALIBRATION)
     findings = compare(fake_results(path="fused", steps_per_second=200.0), baseline=baseline)
     assert kinds(findings) == [("change", "throughput")] and "fused path: reported, not failed" in findings[0].line()
+
+
+def test_packages_only_one_side_recorded_do_not_decide_the_bits():
+    # A baseline made in a venv holding every backend, judged in a lean one: jax computes nothing
+    # on TensorFlow, so the results must still reproduce bit for bit.
+    full = dataclasses.replace(ENVIRONMENT, packages={**ENVIRONMENT.packages, "jax": "0.10.2", "tf-keras": "absent"})
+    assert full.same_bits(ENVIRONMENT)
+    bumped = dataclasses.replace(ENVIRONMENT, packages={**ENVIRONMENT.packages, "numpy": "2.0.0"})
+    assert not full.same_bits(bumped)
+    assert full.differences(bumped) == ["packages numpy 1.26.4 -> 2.0.0"]
