@@ -112,6 +112,11 @@ def save(path: str | os.PathLike, document: Baseline) -> None:
 
 def _write_json(path: Path, document: dict) -> None:
     validate(document, str(path))
+    write_json(path, document)
+
+
+def write_json(path: Path, document: dict) -> None:
+    """Write `document` as JSON to `path` atomically (the old file or the new, never half), keeping its mode."""
     text = json.dumps(document, indent=1, sort_keys=True) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_abandoned_temporaries(path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from alphabench import matrix, options
+from alphabench import golden, matrix, options
 from alphabench.errors import AlphabenchError
 from alphabench.framings import FRAMINGS
 from alphabench.results import describe_seeds
@@ -117,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     options.add_baseline_option(selftest.add_argument)
     selftest.set_defaults(command=run_selftest)
     matrix.add_commands(commands)
+    golden.add_commands(commands)
     return parser
 
 

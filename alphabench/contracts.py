@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from alphabench import compat
+from alphabench import compat, trajectory
 from alphabench.compat import keras
+from alphabench.framings import FRAMINGS, get_framing
 
 UNITS = 4
 SEED = 11
@@ -190,6 +191,28 @@ CONTRACTS = (
              _lstm_computes_the_lstm_equations),
     Contract("adam_step", "Adam's first step moves each weight by its default learning rate",
              _adams_first_step_is_its_learning_rate),
+)
+
+
+def _follows_the_golden_trajectory(framing: str) -> Callable[[], str | None]:
+    def check() -> str | None:
+        from alphabench import trainer
+
+        golden = trajectory.load().get(framing)
+        if golden is None:
+            return (f"alphabench ships no golden trajectory for {framing} (record one with "
+                    f"`{trajectory.RECORD_COMMAND} {framing}`, in a checkout of alphabench)")
+        departure = trajectory.compare(golden, trainer.trajectory(get_framing(framing)))
+        return departure.line() if departure.broken else None
+
+    return check
+
+
+# One per framing: Keras's train step, step by step, against golden values (alphabench.trajectory).
+CONTRACTS += tuple(
+    Contract(f"trajectory_{name}", f"{trajectory.STEPS} train steps of {name} from fixed weights follow the "
+             f"golden losses and weights within {trajectory.TOLERANCE:g}", _follows_the_golden_trajectory(name))
+    for name in FRAMINGS
 )
 
 

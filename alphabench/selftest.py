@@ -43,11 +43,19 @@ class Injection:
     slowdown: bool = False  # also measured A/B against the unchanged code
 
 
-def _lower_adam_learning_rate():
+def _adam_defaults(**defaults):
+    """Adam with other defaults (what a caller passes still wins), as a release that changed them."""
     from alphabench.compat import keras
 
     adam = keras.optimizers.Adam
-    return mock.patch.object(keras.optimizers, "Adam", lambda *a, **k: adam(*a, **{"learning_rate": 1e-4, **k}))
+    return mock.patch.object(keras.optimizers, "Adam", lambda *a, **k: adam(*a, **{**defaults, **k}))
+
+
+def _crossentropy_defaults(**defaults):
+    from alphabench.compat import keras
+
+    loss = keras.losses.CategoricalCrossentropy
+    return mock.patch.object(keras.losses, "CategoricalCrossentropy", lambda *a, **k: loss(*a, **{**defaults, **k}))
 
 
 @contextlib.contextmanager
@@ -98,7 +106,7 @@ def _training_step_slower(factor: float):
 
 
 INJECTIONS = (
-    Injection("Adam learning rate 10x lower", "timestep_window", "fast", _lower_adam_learning_rate),
+    Injection("Adam learning rate 10x lower", "timestep_window", "fast", lambda: _adam_defaults(learning_rate=1e-4)),
     Injection("state reset does nothing", "stateful", "fast", _state_reset_does_nothing),
     Injection("stateful LSTM carries no state between batches", "stateful", "fast",
               lambda: _lstm_settings(stateful=False)),
@@ -107,6 +115,13 @@ INJECTIONS = (
               lambda: _lstm_settings(unit_forget_bias=False)),
     Injection("LSTM recurrent activation hard_sigmoid", "timestep_window", "fast",
               lambda: _lstm_settings(recurrent_activation="hard_sigmoid")),
+    # Changes no contract describes: only the golden trajectories and the seed populations can see them.
+    Injection("Adam default beta_1 0.9 -> 0.95", "timestep_window", "fast", lambda: _adam_defaults(beta_1=0.95)),
+    Injection("LSTM default activation tanh -> softsign", "timestep_window", "fast",
+              lambda: _lstm_settings(activation="softsign")),
+    Injection("LSTM dropout 0.1 switched on", "timestep_window", "fast", lambda: _lstm_settings(dropout=0.1)),
+    Injection("cross-entropy reduction sum, not mean over the batch", "batch_state", "fast",
+              lambda: _crossentropy_defaults(reduction="sum")),
     Injection("training step 1.25x slower", RERUN_FRAMING, "fast", lambda: _training_step_slower(1.25), slowdown=True),
     Injection("training step 1.5x slower", RERUN_FRAMING, "fast", lambda: _training_step_slower(1.5), slowdown=True),
     Injection("training step 2x slower", RERUN_FRAMING, "fast", lambda: _training_step_slower(2.0), slowdown=True),

@@ -21,6 +21,7 @@ fast       all seeds at once: each seed is its own sub-model (own initialisation
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -33,6 +34,7 @@ from alphabench.errors import UsageError
 from alphabench.data import ALPHABET, CLASSES, Dataset, build_dataset, encode, random_pattern_indices, steps_per_epoch
 from alphabench.framings import TRAINING_PATHS, Framing
 from alphabench.results import SeedResult, Settings
+from alphabench.trajectory import GOLDEN_SEED, STEPS, Trajectory
 
 RANDOM_PATTERNS = 20  # the tutorial predicts 20 randomly drawn patterns
 BATCH_INDEPENDENCE_SAMPLES = 25
@@ -100,6 +102,41 @@ def train(
             )
         )
     return results
+
+
+def trajectory(framing: Framing, steps: int = STEPS, seed: int = GOLDEN_SEED) -> Trajectory:
+    """Keras's own train step, `steps` times, from fixed initial weights (alphabench.trajectory)."""
+    compat.enable_determinism()
+    compat.use_one_cpu_thread()
+    dataset = build_dataset(framing)
+    model = build_model(framing, dataset, seed)
+    # The loss object the fused path uses too (a string would bypass a change to the public class).
+    model.compile(loss=keras.losses.CategoricalCrossentropy(), optimizer=keras.optimizers.Adam())
+    model.set_weights(_fixed_initial_weights(model, seed))
+    batch_size = framing.batch_size or len(dataset)
+    batches = _sample_order(framing, len(dataset), seed)[: steps * batch_size].reshape(steps, batch_size)
+    epoch_steps = steps_per_epoch(framing)
+    losses = []
+    for step, batch in enumerate(batches):
+        if framing.stateful and step % epoch_steps == 0:
+            compat.reset_states(model)
+        model.reset_metrics()  # Keras 3 reports the running mean over calls otherwise
+        logs = model.train_on_batch(dataset.x[batch], dataset.y[batch], return_dict=True)
+        losses.append(float(logs["loss"]))
+    weights = [np.asarray(w, np.float64) for w in model.get_weights()]
+    made_with = f"Keras {keras.__version__}, {compat.BACKEND} {compat.backend_version()}, {compat.cpu_model()}"
+    return Trajectory(framing.name, tuple(losses), tuple(float(w.sum()) for w in weights),
+                      tuple(float(np.abs(w).sum()) for w in weights), made_with)
+
+
+def _fixed_initial_weights(model, seed: int) -> list[np.ndarray]:
+    """Glorot-uniform-sized draws for every array from NumPy: the same on every backend and release."""
+    rng = np.random.default_rng(seed)
+    weights = []
+    for array in model.get_weights():
+        limit = math.sqrt(6 / sum(array.shape)) if array.ndim == 2 else 0.1
+        weights.append(rng.uniform(-limit, limit, array.shape).astype(array.dtype))
+    return weights
 
 
 def _steps_per_execution(epoch_steps: int) -> int:

@@ -2,12 +2,14 @@
 
 import pytest
 
+from alphabench.framings import FRAMINGS
 from alphabench.pytest_plugin import expect_known_deviation
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("contracts")]
 # The names, without importing Keras at collection (alphabench.contracts imports it).
 CONTRACTS = ("reset_zeroes_state", "state_carries_between_batches", "fit_shuffles", "fit_reshuffles", "same_initial_weights",
-             "lstm_initialisation", "lstm_equations", "adam_step")
+             "lstm_initialisation", "lstm_equations", "adam_step",
+             *(f"trajectory_{name}" for name in FRAMINGS))
 
 
 def test_the_list_above_is_every_contract():

@@ -1,0 +1,64 @@
+"""`alphabench golden record|spread`: make the golden trajectories, and measure how far others sit from them.
+
+`record` writes this environment's trajectories (alphabench.trajectory) into the shipped golden file,
+or into --out FILE to measure one environment without touching it; `spread FILE...` prints, per
+framing, each file's largest deviation from the golden values in units of the
+tolerance, the measurement the tolerance was chosen from (README, "Golden trajectories").
+Exit status 1 when a file leaves the tolerance.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from alphabench import options, trajectory
+from alphabench.framings import FRAMINGS, get_framing
+
+
+def add_commands(commands) -> None:
+    golden = commands.add_parser("golden", help="record the golden training trajectories, or measure other "
+                                 "environments' spread around them")
+    actions = golden.add_subparsers(required=True, metavar="ACTION")
+    record = actions.add_parser("record", help="record this environment's trajectories (atomically)")
+    record.add_argument("framings", nargs="*", type=options.framing_name, metavar="FRAMING",
+                        help="framings to record (default: all)")
+    record.add_argument("--out", default=str(trajectory.GOLDEN_FILE), metavar="FILE",
+                        help="file to record into (default: the golden file alphabench ships)")
+    record.set_defaults(command=record_command)
+    spread = actions.add_parser("spread", help="each FILE's largest deviation from the golden trajectories")
+    spread.add_argument("paths", nargs="+", metavar="FILE", help="files written by `alphabench golden record --out`")
+    spread.add_argument("--golden", default=str(trajectory.GOLDEN_FILE), metavar="FILE")
+    spread.set_defaults(command=spread_command)
+
+
+def record_command(args) -> int:
+    from alphabench import compat, trainer  # imports Keras
+
+    names = list(dict.fromkeys(args.framings)) or list(FRAMINGS)
+    recorded = []
+    for name in names:
+        print(f"recording {name}'s trajectory ({trajectory.STEPS} steps) ...", file=sys.stderr, flush=True)
+        recorded.append(trainer.trajectory(get_framing(name)))
+    trajectory.save(recorded, args.out)
+    print(f"{args.out}: {compat.ENVIRONMENT}: {len(recorded)} trajector{'y' if len(recorded) == 1 else 'ies'} "
+          f"recorded ({recorded[0].made_with})")
+    return 0
+
+
+def spread_command(args) -> int:
+    """Exit 1 when any trajectory leaves the tolerance: the spread is then not benign."""
+    golden = trajectory.load(args.golden)
+    print("| file | framing | recorded with | largest relative deviation | where | in tolerances |")
+    print("|---|---|---|---|---|---|")
+    broken = False
+    for path in args.paths:
+        for name, now in trajectory.load(path).items():
+            if name not in golden:
+                print(f"| {path} | {name} | {now.made_with} | no golden trajectory | | |")
+                broken = True
+                continue
+            departure = trajectory.compare(golden[name], now)
+            broken |= departure.broken
+            print(f"| {path} | {name} | {now.made_with} | {departure.deviation:.2g} | {departure.what} | "
+                  f"{departure.deviation / trajectory.TOLERANCE:.2g} |")
+    return 1 if broken else 0
