@@ -22,6 +22,8 @@ PROBES = ("recite", "cold_start", "batch_independence", "random_patterns")
 # How a framing can be trained (alphabench.trainer): the fast path, the tutorial's own calls, or
 # every seed's steps in one compiled computation (Keras 3 on JAX or TensorFlow).
 TRAINING_PATHS = ("fast", "reference", "fused")
+# What a run trains unless told: the fused path where the environment has it, else the fast path.
+AUTO_PATH = "auto"
 # The fused path's seeds give the cross-environment rules their power: 16 in a default run, 64 in a
 # baseline (variable_length: 16, its 500,000 steps a seed).
 FUSED_SEEDS = tuple(range(1, 17))

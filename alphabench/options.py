@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from alphabench.framings import FRAMINGS, TRAINING_PATHS
+from alphabench.framings import AUTO_PATH, FRAMINGS, TRAINING_PATHS
 
 
 def seed_list(text: str) -> tuple[int, ...]:
@@ -49,9 +49,10 @@ def add_training_options(addoption, prefix: str = "") -> None:
     addoption(f"--{prefix}seeds", type=seed_list, default=None, metavar="SEEDS",
               help="seeds to train: 3 (=1-3), 1-5 or 2,7,9 (default: each framing's own, "
                    "the seeds its baseline was made with)")
-    addoption(f"--{prefix}path", choices=TRAINING_PATHS, default="fast",
-              help="fast: all seeds as replicas of one model, one fit call; "
-                   "reference: the tutorial's own fit calls (default: fast)")
+    addoption(f"--{prefix}path", choices=(AUTO_PATH, *TRAINING_PATHS), default=AUTO_PATH,
+              help="fused: every seed's steps in one compiled computation, 16 seeds a framing (Keras 3 on "
+                   "TensorFlow or JAX); fast: all seeds as replicas of one model, one fit call; reference: the "
+                   "tutorial's own fit calls; auto (default): fused where it runs, else fast")
     addoption(f"--{prefix}epochs", type=positive_int, default=None, metavar="N",
               help="override every selected framing's epochs (no baseline comparison then)")
     addoption(f"--{prefix}units", type=positive_int, default=None, metavar="N",

@@ -103,7 +103,9 @@ def pytest_configure_node(node):
 
 @pytest.fixture(scope="session")
 def alphabench(request) -> Session:
-    return request.config.stash[_SESSION]
+    session = request.config.stash[_SESSION]
+    session.resolve_path()
+    return session
 
 
 def pytest_collection_modifyitems(config, items):

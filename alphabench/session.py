@@ -17,7 +17,7 @@ from alphabench import baseline, gate, verdict
 from alphabench.calibration import calibration_seconds
 from alphabench.data import sample_count
 from alphabench.deviations import known_deviation
-from alphabench.framings import FUSED_SEEDS, Framing, get_framing
+from alphabench.framings import AUTO_PATH, FUSED_SEEDS, Framing, get_framing
 from alphabench.results import Baseline, SeedResult, entry_key
 from alphabench.summary import Summary
 
@@ -63,6 +63,7 @@ class Session:
         if name not in self.results:
             from alphabench import trainer  # imports Keras: only when something is trained
 
+            self.resolve_path()
             # The fused path trains FUSED_SEEDS at a time: XLA may vectorise another number of seeds
             # differently, and a seed must give the same bits in a default run and in a baseline.
             seeds = self.seeds_for(name)
@@ -97,10 +98,19 @@ class Session:
             self._calibration = calibration_seconds()
         return self._calibration
 
+    def resolve_path(self) -> None:
+        """"auto" becomes the fused path where this environment has it (16 seeds a framing: the rank
+        tests' power), else the fast one. Imports Keras."""
+        if self.path == AUTO_PATH:
+            from alphabench import compat
+
+            self.path = "fused" if compat.FUSED else "fast"
+
     def check_path(self) -> None:
         """A path this environment cannot train on is refused now, not framing by framing."""
         from alphabench import trainer  # imports Keras
 
+        self.resolve_path()
         trainer.check_path(self.path)
 
     def load_baseline(self) -> Baseline | None:
