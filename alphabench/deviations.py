@@ -99,6 +99,21 @@ KNOWN_DEVIATIONS = (
         keras=">=3.0,<3.16",
     ),
     KnownDeviation(
+        "keras3-jax", "trajectory_stateful", ("contract",),
+        "the stateful framing's JAX deviation, seen in its golden trajectory: train_on_batch starts every "
+        "batch from a zero state, so the loss leaves the golden one (recorded on TensorFlow, which JAX "
+        "follows within 2.2e-7 on every other framing) at step 2, by 1.9e-3; on Keras 3.8.0 and 3.10.0 "
+        "the reset after training raises instead (measured with jax 0.10.2 on 3.8.0, 3.10.0, 3.12.0, "
+        "3.13.2, 3.14.0, 3.15.1 and keras-nightly 3.16.0.dev2026102704)",
+        keras=">=3.0,<=3.16.0.dev2026102704",
+    ),
+    KnownDeviation(
+        "keras3-torch", "trajectory_stateful", ("contract",),
+        "the stateful framing's PyTorch deviation: its first train_on_batch raises (the in-place state "
+        "assign under autograd, as in its training; measured on Keras 3.15.1 with torch 2.13.0+cpu)",
+        keras=">=3.0,<3.16",
+    ),
+    KnownDeviation(
         "keras3-tensorflow", "fit_reshuffles", ("contract",),
         "after keras.utils.set_random_seed, Keras 3's fit(shuffle=True) on TensorFlow feeds every epoch in "
         "one order: its array adapter draws the permutation with tf.random.shuffle inside a "

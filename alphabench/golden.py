@@ -35,14 +35,19 @@ def record_command(args) -> int:
     from alphabench import compat, trainer  # imports Keras
 
     names = list(dict.fromkeys(args.framings)) or list(FRAMINGS)
-    recorded = []
+    recorded, failed = [], []
     for name in names:
         print(f"recording {name}'s trajectory ({trajectory.STEPS} steps) ...", file=sys.stderr, flush=True)
-        recorded.append(trainer.trajectory(get_framing(name)))
-    trajectory.save(recorded, args.out)
-    print(f"{args.out}: {compat.ENVIRONMENT}: {len(recorded)} trajector{'y' if len(recorded) == 1 else 'ies'} "
-          f"recorded ({recorded[0].made_with})")
-    return 0
+        try:
+            recorded.append(trainer.trajectory(get_framing(name)))
+        except Exception as error:  # a framing this environment cannot train (a known deviation, say)
+            failed.append(name)
+            print(f"{name}: not recorded: training raised {type(error).__name__}: {error}".splitlines()[0])
+    if recorded:
+        trajectory.save(recorded, args.out)
+        print(f"{args.out}: {compat.ENVIRONMENT}: {len(recorded)} trajector{'y' if len(recorded) == 1 else 'ies'} "
+              f"recorded ({recorded[0].made_with})")
+    return 1 if failed else 0
 
 
 def spread_command(args) -> int:

@@ -35,7 +35,7 @@ STEPS = 30  # more than one epoch of every batch-1 framing, so the stateful rese
 GOLDEN_SEED = 1
 # Relative: |now - golden| <= TOLERANCE * |golden| for each loss, and for each weight array's sum and
 # absolute sum against its golden absolute sum.
-TOLERANCE = 1e-4
+TOLERANCE = 1e-5
 GOLDEN_FILE = Path(__file__).with_name("golden_trajectories.json")
 SCHEMA_VERSION = 1
 RECORD_COMMAND = "alphabench golden record"

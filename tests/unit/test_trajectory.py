@@ -32,7 +32,7 @@ def test_the_first_step_that_leaves_the_tolerance_is_named_with_golden_and_now()
     now = dataclasses.replace(GOLDEN, losses=(3.3, 3.2 * (1 + 3 * TOLERANCE), 5.0))
     departure = trajectory.compare(GOLDEN, now)
     assert departure.broken
-    assert "loss at step 2 left the golden one's tolerance: golden 3.2, now 3.20096" in departure.line()
+    assert "loss at step 2 left the golden one's tolerance: golden 3.2, now 3.200096" in departure.line()
 
 
 def test_a_weight_sum_is_judged_against_its_arrays_absolute_sum_so_a_sum_near_zero_is_not_fragile():
@@ -74,3 +74,16 @@ def test_the_shipped_golden_file_holds_every_framing():
         assert len(golden.losses) == trajectory.STEPS
     document = json.loads(trajectory.GOLDEN_FILE.read_text())
     assert document["steps"] == trajectory.STEPS and document["seed"] == trajectory.GOLDEN_SEED
+
+
+def test_golden_spread_prints_each_files_deviation_and_fails_when_one_leaves_the_tolerance(tmp_path, capsys):
+    from alphabench import cli
+
+    golden, within, beyond = (tmp_path / name for name in ("golden.json", "within.json", "beyond.json"))
+    trajectory.save([GOLDEN], golden)
+    trajectory.save([dataclasses.replace(GOLDEN, losses=(3.3, 3.2 * (1 + TOLERANCE / 10), 3.1))], within)
+    trajectory.save([dataclasses.replace(GOLDEN, losses=(3.3, 3.2, 3.1 * (1 + 10 * TOLERANCE)))], beyond)
+    assert cli.main(["golden", "spread", str(within), "--golden", str(golden)]) == 0
+    assert "| one_char | Keras 3.15.1 | 1e-06 | loss at step 2 | 0.1 |" in capsys.readouterr().out
+    assert cli.main(["golden", "spread", str(within), str(beyond), "--golden", str(golden)]) == 1
+    assert "| 0.0001 | loss at step 3 | 10 |" in capsys.readouterr().out
