@@ -142,7 +142,15 @@ class Judgement:
     @property
     def rules(self) -> list[str]:
         """Which rules saw it: 'contract adam_step', 'expectation', 'exact', 'accuracy', 'A/B'..."""
-        return list(dict.fromkeys(_rule_name(failure) for failure in self.failures))
+        names = list(dict.fromkeys(_rule_name(failure) for failure in self.failures))
+        trajectories = [name for name in names if name.startswith(TRAJECTORY_RULE)]
+        if len(trajectories) > 1:  # one entry for them all: "trajectories (8 framings)"
+            names = [name for name in names if name not in trajectories[1:]]
+            names[names.index(trajectories[0])] = f"trajectories ({len(trajectories)} framings)"
+        return names
+
+
+TRAJECTORY_RULE = "contract trajectory_"
 
 
 def _rule_name(failure: verdict.Failure) -> str:

@@ -22,3 +22,13 @@ def test_every_injection_is_named_once_and_the_fit_ones_are_left_out_of_the_fuse
     fused.path = "fused"
     left = [injection.name for injection in selftest.INJECTIONS if fused.applies(injection)]
     assert left == names[:3] + names[4:10]  # not fit's shuffle, not the slowed fit steps
+
+
+def test_a_judgement_names_the_broken_trajectories_once_with_their_count():
+    from alphabench import verdict
+
+    failures = tuple(verdict.Failure("contract", "seen", name)
+                     for name in ("adam_step", "trajectory_one_char", "trajectory_stateful"))
+    assert selftest.Judgement("upgrade", failures).rules == ["contract adam_step", "trajectories (2 framings)"]
+    one = selftest.Judgement("upgrade", failures[1:2])
+    assert one.rules == ["contract trajectory_one_char"]
