@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from alphabench import golden, matrix, options
@@ -14,6 +15,7 @@ from alphabench.results import describe_seeds
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    sys.stdout, sys.stderr = _PipeTolerant(sys.stdout), _PipeTolerant(sys.stderr)
     try:
         return args.command(args)
     except KeyboardInterrupt:
@@ -22,9 +24,30 @@ def main(argv=None) -> int:
     except AlphabenchError as error:  # anything else is a bug: its traceback shows
         print(f"alphabench: error: {error}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # `alphabench ... | head` closed the pipe: not an error of ours
-        sys.stderr.close()
-        return 0
+
+
+class _PipeTolerant:
+    """A stream that goes quiet once its reader is gone (`alphabench run | head -1`): the command runs on
+    to its verdict, so the exit status is the verdict's, never a 0 for a run cut short."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._stream = open(os.devnull, "w")
+            return len(text)
+
+    def flush(self):
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._stream = open(os.devnull, "w")
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 class _Parser(argparse.ArgumentParser):

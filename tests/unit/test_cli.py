@@ -104,17 +104,32 @@ def test_a_framing_named_twice_is_benchmarked_once(monkeypatch, capsys):
     assert timed == ["one_char", "stateful"]
 
 
-@pytest.mark.parametrize("args", [["list"], ["baseline", "show", str(BASELINES / "keras3-tensorflow.json")]])
-def test_a_closed_pipe_ends_quietly(args):
-    # `alphabench ... | head`: the reader is gone before the output is written.
+def run_into_a_closed_pipe(*args):
+    """`alphabench ... | head`: the reader is gone before the output is written."""
     reader, writer = os.pipe()
     os.close(reader)
     try:
-        run = subprocess.run([sys.executable, "-m", "alphabench", *args], stdout=writer, stderr=subprocess.PIPE,
-                             text=True)
+        return subprocess.run([sys.executable, "-m", "alphabench", *args], stdout=writer, stderr=subprocess.PIPE,
+                              text=True)
     finally:
         os.close(writer)
+
+
+@pytest.mark.parametrize("args", [["list"], ["baseline", "show", str(BASELINES / "keras3-tensorflow.json")]])
+def test_a_closed_pipe_ends_quietly(args):
+    run = run_into_a_closed_pipe(*args)
     assert run.returncode == 0 and run.stderr == ""
+
+
+def test_a_closed_pipe_keeps_a_failing_verdicts_exit_status(tmp_path):
+    from alphabench import trajectory
+    from alphabench.trajectory import Trajectory
+
+    golden, now = tmp_path / "golden.json", tmp_path / "now.json"
+    trajectory.save([Trajectory("one_char", (3.3,), (1.0,), (2.0,))], golden)
+    trajectory.save([Trajectory("one_char", (4.0,), (1.0,), (2.0,))], now)
+    run = run_into_a_closed_pipe("golden", "spread", str(now), "--golden", str(golden))
+    assert run.returncode == 1 and run.stderr == ""
 
 
 @pytest.mark.parametrize("backend, missing, advice", [
