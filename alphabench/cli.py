@@ -233,6 +233,8 @@ def run_framings(args) -> int:
     from alphabench import compat, report
     from alphabench.verdict import RunVerdict
 
+    if args.report:
+        report.check_destination(args.report)  # before the training, not after it
     session = _session(args, update=args.update)
     session.check_path()
     baseline = session.load_baseline()  # a broken baseline file is reported now, not after the training

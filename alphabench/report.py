@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
+from alphabench.errors import UsageError
 from alphabench.gate import Finding
 from alphabench.results import Baseline, BaselineEntry, Fingerprint, format_accuracies, format_epochs
 from alphabench.summary import Summary
@@ -40,6 +42,16 @@ def markdown_table(table: list[tuple[str, ...]]) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(row) + " |" for row in table]
     return "\n".join(lines)
+
+
+def check_destination(directory: str) -> None:
+    """Refuse, before any training, a report directory that cannot be made or written."""
+    out = Path(directory)
+    existing = next((p for p in (out, *out.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise UsageError(f"--report {directory}: {existing} is a file, not a directory; name a directory")
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"--report {directory}: {existing} is not writable; name a directory you can write")
 
 
 def write(directory: str, environment: Fingerprint, summaries: list[Summary], findings: list[Finding],

@@ -155,3 +155,12 @@ def test_keras_and_seeding_print_no_tensorflow_log_lines(backend):
     run = subprocess.run([sys.executable, "-c", seeded], capture_output=True, text=True,
                          env={**os.environ, "KERAS_BACKEND": backend, "TF_USE_LEGACY_KERAS": "0"})
     assert run.returncode == 0 and run.stderr == "", run.stderr
+
+
+def test_a_report_path_that_is_a_file_is_refused_before_any_training(tmp_path):
+    taken = tmp_path / "report"
+    taken.write_text("someone's file")
+    run = alphabench("run", "one_char", "--report", str(taken / "out"))
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.strip().endswith(f"--report {taken / 'out'}: {taken} is a file, not a directory; name a directory")
+    assert "contracts" not in run.stderr and taken.read_text() == "someone's file"
