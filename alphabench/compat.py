@@ -68,6 +68,9 @@ def _import_keras():
     os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
     # For the advice only: Keras itself also reads ~/.keras/keras.json.
     requested = "keras2" if os.environ.get("TF_USE_LEGACY_KERAS") == "1" else os.environ.get("KERAS_BACKEND", "tensorflow")
+    if requested not in ("keras2", *_EXTRA_OF_BACKEND):  # Keras itself would answer with a traceback
+        raise IncompatibleKeras(f"KERAS_BACKEND={requested!r} is no backend alphabench runs on: set it to "
+                                f"{', '.join(_EXTRA_OF_BACKEND)} (lower case), or TF_USE_LEGACY_KERAS=1 for Keras 2")
     try:
         if requested in ("keras2", "tensorflow"):
             _import_tensorflow_quietly()

@@ -164,3 +164,13 @@ def test_a_report_path_that_is_a_file_is_refused_before_any_training(tmp_path):
     assert run.returncode == 2, run.stderr
     assert run.stderr.strip().endswith(f"--report {taken / 'out'}: {taken} is a file, not a directory; name a directory")
     assert "contracts" not in run.stderr and taken.read_text() == "someone's file"
+
+
+@pytest.mark.parametrize("backend", ["bogus", "TensorFlow"])
+def test_an_unknown_backend_is_one_line_and_exit_2(backend):
+    run = subprocess.run([sys.executable, "-m", "alphabench", "run", "one_char"], capture_output=True, text=True,
+                         env={**os.environ, "KERAS_BACKEND": backend})
+    assert run.returncode == 2
+    assert run.stderr.splitlines() == [f"alphabench: error: KERAS_BACKEND={backend!r} is no backend alphabench runs "
+                                       "on: set it to tensorflow, jax, torch (lower case), or TF_USE_LEGACY_KERAS=1 "
+                                       "for Keras 2"]
