@@ -9,10 +9,8 @@ Rules:
   unknown), and `alphabench baseline upgrade FILE` rewrites it so; a newer one is refused outright
   (upgrade alphabench).
 - Every problem in a file is reported on one line naming the file and the field, with what to do.
-- Writes are atomic (temp file in the same directory, fsync, rename) and deterministic (sorted keys),
-  so a baseline is either the old file or the new one, and re-running an update changes no bytes.
-  The file keeps its permissions (a new one gets the umask's); the temp file names its writer's
-  process, so one left by a killed writer is removed by the next write.
+- Writes are atomic and deterministic (alphabench.atomic: temp file, fsync, rename, sorted keys), so
+  a baseline is either the old file or the new one, and re-running an update changes no bytes.
 - A file that cannot be read is never overwritten: the advice is to restore it from git or delete it,
   after which `update` (re)creates it. The directory's writability is checked before any training.
 - `update` keeps the framings it is not given, never overwrites a file it cannot read, and says in
@@ -23,15 +21,14 @@ Rules:
 from __future__ import annotations
 
 import contextlib
-import glob
 import json
 import math
 import os
-import stat
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from alphabench import atomic
 from alphabench.errors import BaselineError
 from alphabench.framings import FRAMINGS, TRAINING_PATHS
 from alphabench.results import (
@@ -61,8 +58,14 @@ def baseline_path(directory: str | os.PathLike, environment: str) -> Path:
 
 def load(path: str | os.PathLike) -> Baseline:
     """The validated baseline at `path`, older schemas migrated in memory; BaselineError for any problem."""
-    document = _migrate(_read_json(path), str(path))
-    validate(document, str(path))
+    return from_document(_read_json(path), str(path))
+
+
+def from_document(document, name: str, advice: str | None = None) -> Baseline:
+    """A baseline held in another document (a matrix cell's file: `name`), migrated and validated as
+    `load` does; `advice`: what to do about a bad one (default: a baseline file's advice)."""
+    document = _migrate(document, name)
+    validate(document, name, advice)
     return Baseline.from_dict(document)
 
 
@@ -111,66 +114,9 @@ def save(path: str | os.PathLike, document: Baseline) -> None:
 
 
 def _write_json(path: Path, document: dict) -> None:
+    """Validated first: an invalid baseline is never written."""
     validate(document, str(path))
-    write_json(path, document)
-
-
-def write_json(path: Path, document: dict) -> None:
-    """Write `document` as JSON to `path` atomically (the old file or the new, never half), keeping its mode."""
-    text = json.dumps(document, indent=1, sort_keys=True) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_abandoned_temporaries(path)
-    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else _default_file_mode()
-    temporary = tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=path.parent, prefix=f"{_temporary_prefix(path)}{os.getpid()}-", suffix=".tmp",
-        delete=False,
-    )
-    try:
-        with temporary:
-            temporary.write(text)
-            temporary.flush()
-            os.fchmod(temporary.fileno(), mode)  # mkstemp makes it 0600; the baseline is the old file's
-            os.fsync(temporary.fileno())  # the data is on disk before the rename makes it visible
-        os.replace(temporary.name, path)
-    except BaseException:
-        Path(temporary.name).unlink(missing_ok=True)
-        raise
-
-
-def _temporary_prefix(path: Path) -> str:
-    """Hidden, named after the file; the writer's process id follows (see _remove_abandoned_temporaries)."""
-    return f".{path.name}."
-
-
-def _remove_abandoned_temporaries(path: Path) -> None:
-    """Delete temp files of `path` whose writer is no longer running (killed mid-write).
-
-    A live writer's temp file is left alone: deleting it would make its rename fail. On a directory
-    shared between machines a remote writer's process id means nothing here; at worst its rename
-    then fails and it reports an error, and no baseline is lost.
-    """
-    prefix = _temporary_prefix(path)
-    for temporary in path.parent.glob(f"{glob.escape(prefix)}*.tmp"):
-        writer = temporary.name[len(prefix):].partition("-")[0]
-        if writer.isdigit() and not _process_running(int(writer)):
-            temporary.unlink(missing_ok=True)
-
-
-def _process_running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, under another user
-        return True
-    return True
-
-
-def _default_file_mode() -> int:
-    """What open() would give a new file: 0666 less the umask (which can only be read by setting it)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+    atomic.write_json(path, document)
 
 
 def check_writable(path: str | os.PathLike) -> None:
@@ -360,11 +306,11 @@ _PER_SEED_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
 }
 
 
-def validate(document, name: str) -> None:
+def validate(document, name: str, advice: str | None = None) -> None:
     """Raise BaselineError naming `name` and the first bad field, if `document` is not a valid baseline."""
 
     def fail(field: str, problem: str) -> BaselineError:
-        return BaselineError(f"{name}: {field}: {problem}; {_regenerate(name)}")
+        return BaselineError(f"{name}: {field}: {problem}; {advice or _regenerate(name)}")
 
     def require(container: dict, key: str, field: str):
         if key not in container:
@@ -373,7 +319,7 @@ def validate(document, name: str) -> None:
 
     if not isinstance(document, dict):
         raise fail("(top level)", "expected a JSON object")
-    _check_schema_version(document, name)
+    _check_schema_version(document, name, advice)
     environment = require(document, "environment", "environment")
     if not isinstance(environment, dict):
         raise fail("environment", "expected an object (the environment fingerprint)")
@@ -413,14 +359,15 @@ def validate(document, name: str) -> None:
                 raise fail(f"{prefix}.{key}", f"{expected}: got {len(values)} values for {len(seeds)} seeds")
 
 
-def _check_schema_version(document: dict, name: str) -> None:
+def _check_schema_version(document: dict, name: str, advice: str | None = None) -> None:
+    advice = advice or _regenerate(name)
     version = document.get("schema_version")
     if not _is_int(version):
-        raise BaselineError(f"{name}: schema_version: missing or not an integer; {_regenerate(name)}")
+        raise BaselineError(f"{name}: schema_version: missing or not an integer; {advice}")
     if version < SCHEMA_VERSION:  # load() has migrated every version it can
         raise BaselineError(
             f"{name}: schema_version: {version} is older than any this alphabench reads (1-{SCHEMA_VERSION}); "
-            f"{_regenerate(name)}"
+            f"{advice}"
         )
     if version > SCHEMA_VERSION:
         raise BaselineError(

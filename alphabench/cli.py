@@ -6,9 +6,10 @@ import argparse
 import os
 import sys
 
-from alphabench import golden, matrix, options
+from alphabench import golden, options
 from alphabench.errors import AlphabenchError
 from alphabench.framings import FRAMINGS
+from alphabench.matrix import commands as matrix
 from alphabench.results import describe_seeds
 
 

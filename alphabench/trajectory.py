@@ -123,7 +123,7 @@ def load(path: str | os.PathLike = GOLDEN_FILE) -> dict[str, Trajectory]:
 
 def save(trajectories: Sequence[Trajectory], path: str | os.PathLike = GOLDEN_FILE) -> None:
     """Replace these framings' trajectories in the file, atomically; the other framings' are kept."""
-    from alphabench.baseline import write_json  # the store's atomic writer: a half-written golden never lands
+    from alphabench.atomic import write_json  # the store's atomic writer: a half-written golden never lands
 
     everything = {**load(path), **{t.framing: t for t in trajectories}}
     write_json(Path(path), {

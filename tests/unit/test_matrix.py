@@ -5,9 +5,11 @@ import json
 
 import pytest
 
-from alphabench import matrix
+from alphabench import atomic, verdict
 from alphabench.errors import UsageError
-from alphabench.matrix import Cell, parse_cell
+from alphabench.matrix import bisect, cells, files, judging, rendering
+from alphabench.matrix.cells import Cell, parse_cell
+from alphabench.matrix.files import CellResult, ThroughputAB
 from alphabench.results import Baseline, BaselineEntry
 
 from fakes import ENVIRONMENT, UPGRADED, fake_results
@@ -19,9 +21,9 @@ def test_a_cell_reads_and_writes_one_form_and_fills_in_its_eras_backend():
     assert parse_cell(cell.text) == cell
     assert cell.id == "keras-3.0.5_tensorflow-2.16.2"
     assert cell.requirements() == ["keras==3.0.5", "tensorflow==2.16.2", "numpy<2"]
-    assert parse_cell("keras==3.8.0/jax").backend_version == matrix.ERA[(3, 8)][1]
+    assert parse_cell("keras==3.8.0/jax").backend_version == cells.ERA[(3, 8)][1]
     assert parse_cell("keras==3.8.0/jax").requirements()[1].startswith("jax[cpu]==")
-    assert parse_cell("keras==3.15.1/torch").backend_version == matrix.DEFAULT_TORCH
+    assert parse_cell("keras==3.15.1/torch").backend_version == cells.DEFAULT_TORCH
     assert parse_cell("tf-keras==2.17.0/tensorflow").backend_version == "2.17.1"  # TensorFlow's last 2.17
     assert parse_cell("tf-keras==2.17.0/tensorflow").environment_variables()["TF_USE_LEGACY_KERAS"] == "1"
 
@@ -39,35 +41,35 @@ def test_a_malformed_cell_is_refused_with_the_form_expected(text, message):
 
 def test_a_cells_file_skips_comments_and_repeats():
     lines = ["# the oldest", "keras==3.0.5/jax  # era's jax", "", "keras==3.0.5/jax", "tf-keras==2.16.0/tensorflow"]
-    assert [c.id for c in matrix.parse_cells(lines)] == [
-        f"keras-3.0.5_jax-{matrix.ERA[(3, 0)][1]}", "tf-keras-2.16.0_tensorflow-2.16.2"]
+    assert [c.id for c in cells.parse_cells(lines)] == [
+        f"keras-3.0.5_jax-{cells.ERA[(3, 0)][1]}", "tf-keras-2.16.0_tensorflow-2.16.2"]
 
 
 def test_defaults_are_every_minors_last_patch_and_the_nightly_on_each_backend_and_tf_keras():
     versions = ["3.1.1", "3.1.0", "3.0.5", "3.0.4", "3.2.0rc1", "2.15.0"]
-    assert matrix.last_patches(versions) == ["3.0.5", "3.1.1"]
-    cells = matrix.default_cells(versions, "3.2.0.dev2025010103", ["2.15.1", "2.16.0", "2.17.0", "2.17.1"])
-    assert len(cells) == 3 * 3 + 2
-    assert {c.backend for c in cells} == set(matrix.BACKENDS)
-    assert [c.keras_version for c in cells if c.keras == "tf-keras"] == ["2.16.0", "2.17.1"]
+    assert cells.last_patches(versions) == ["3.0.5", "3.1.1"]
+    chosen = cells.default_cells(versions, "3.2.0.dev2025010103", ["2.15.1", "2.16.0", "2.17.0", "2.17.1"])
+    assert len(chosen) == 3 * 3 + 2
+    assert {c.backend for c in chosen} == set(cells.BACKENDS)
+    assert [c.keras_version for c in chosen if c.keras == "tf-keras"] == ["2.16.0", "2.17.1"]
 
 
 def test_each_cell_is_judged_against_the_next_older_release_of_its_line_and_backend():
-    cells = matrix.parse_cells(["keras-nightly==3.16.0.dev2026010101/jax", "keras==3.15.1/jax", "keras==3.0.5/jax",
+    chosen = cells.parse_cells(["keras-nightly==3.16.0.dev2026010101/jax", "keras==3.15.1/jax", "keras==3.0.5/jax",
                                 "keras==3.0.5/tensorflow", "tf-keras==2.16.0/tensorflow", "tf-keras==2.21.0/tensorflow",
                                 "keras==3.10.0/tensorflow"])
-    paired = {cell.id: (before.id if before else None) for cell, before in matrix.neighbours(cells).items()}
+    paired = {cell.id: (before.id if before else None) for cell, before in cells.neighbours(chosen).items()}
     assert paired["keras-3.10.0_tensorflow-2.19.1"] == "keras-3.0.5_tensorflow-2.16.2"  # 3.10 sorts after 3.0
     assert paired["keras-3.0.5_tensorflow-2.16.2"] is None
     assert paired["tf-keras-2.21.0_tensorflow-2.21.0"] == "tf-keras-2.16.0_tensorflow-2.16.2"
     assert paired["keras-nightly-3.16.0.dev2026010101_jax-0.10.2"] == "keras-3.15.1_jax-0.10.2"
-    assert paired[f"keras-3.0.5_jax-{matrix.ERA[(3, 0)][1]}"] is None
+    assert paired[f"keras-3.0.5_jax-{cells.ERA[(3, 0)][1]}"] is None
 
 
 def test_a_resumed_matrix_runs_only_the_cells_without_a_file(tmp_path):
-    cells = matrix.parse_cells(["keras==3.0.5/jax", "keras==3.1.1/jax"])
-    matrix.write_json(matrix.cell_file(tmp_path, cells[0]), {"done": True})
-    assert matrix.pending(cells, tmp_path) == [cells[1]]
+    chosen = cells.parse_cells(["keras==3.0.5/jax", "keras==3.1.1/jax"])
+    atomic.write_json(files.cell_file(tmp_path, chosen[0]), {"done": True})
+    assert files.pending(chosen, tmp_path) == [chosen[1]]
     assert not list((tmp_path / "cells").glob(".*"))  # no temporary file left behind
 
 
@@ -79,20 +81,20 @@ def test_bisect_halves_the_range_and_finds_the_first_bad_release():
         probed.append(version)
         return versions.index(version) >= 11
 
-    first, asked = matrix.first_bad(versions, is_bad)
+    first, asked = bisect.first_bad(versions, is_bad)
     assert first == "3.11.0"
     assert asked == probed and len(asked) <= 4  # ceil(log2(15))
-    assert matrix.first_bad(["3.0.0", "3.1.0"], is_bad) == ("3.1.0", [])
-    assert matrix.between(["3.2.0", "3.1.1", "3.0.5", "3.1.0rc1", "3.3.0"], "3.0.5", "3.2.0") == ["3.0.5", "3.1.1", "3.2.0"]
+    assert bisect.first_bad(["3.0.0", "3.1.0"], is_bad) == ("3.1.0", [])
+    assert bisect.between(["3.2.0", "3.1.1", "3.0.5", "3.1.0rc1", "3.3.0"], "3.0.5", "3.2.0") == ["3.0.5", "3.1.1", "3.2.0"]
     with pytest.raises(UsageError, match="must be an older release"):
-        matrix.between(["3.0.5"], "3.2.0", "3.0.5")
+        bisect.between(["3.0.5"], "3.2.0", "3.0.5")
 
 
 def _document(cell_text, accuracies=(0.84, 0.84, 0.88), environment=ENVIRONMENT, **fields):
     """A cell file as `alphabench matrix cell` writes it, one_char trained on 3 seeds."""
     entry = BaselineEntry.from_results(fake_results(accuracies, environment=environment), None)
     cell = parse_cell(cell_text)
-    document = {"cell_schema_version": matrix.CELL_SCHEMA_VERSION, "cell": cell_text, "framings": ["one_char"],
+    document = {"cell_schema_version": cells.CELL_SCHEMA_VERSION, "cell": cell_text, "framings": ["one_char"],
                 "keras_version": cell.keras_version, "environment": environment.environment,
                 "baseline": Baseline(environment, None, {"one_char": entry}).as_dict(2),
                 "contracts": {"adam_step": None}, "expectations": {"one_char": []}, "training_errors": {},
@@ -103,16 +105,29 @@ def _document(cell_text, accuracies=(0.84, 0.84, 0.88), environment=ENVIRONMENT,
 OLD, NEW = "keras==3.5.0/tensorflow==2.17.0", "keras==3.6.0/tensorflow==2.17.0"
 
 
+def _judge(document, neighbour=None):
+    """judging.judge_cell on cell files' JSON, read as the matrix reads them."""
+    return judging.judge_cell(CellResult.from_dict(document), neighbour and CellResult.from_dict(neighbour), None, "")
+
+
+def _shown(judged):
+    """Each verdict as matrix.md shows it, with the lines it gives."""
+    return {subject: (rendering.shown_as(v), judging.lines(v)) for subject, v in judged.items()}
+
+
 def test_a_cell_passes_where_its_neighbour_did_alike():
-    judged = matrix.judge_cell(_document(NEW, environment=UPGRADED), _document(OLD), None, "")
-    assert judged == {"contract adam_step": matrix.Outcome(matrix.PASS), "one_char": matrix.Outcome(matrix.PASS)}
+    judged = _judge(_document(NEW, environment=UPGRADED), _document(OLD))
+    assert {subject: v.status for subject, v in judged.items()} == {"contract adam_step": verdict.OK, "one_char": verdict.OK}
+    assert _shown(judged) == {"contract adam_step": (rendering.PASS, ()), "one_char": (rendering.PASS, ())}
 
 
 def test_every_seed_below_the_neighbours_is_a_regression_with_the_gates_line():
     before = _document(OLD, accuracies=(0.88,) * 9)
-    judged = matrix.judge_cell(_document(NEW, accuracies=(0.60,) * 9, environment=UPGRADED), before, None, "")
-    assert judged["one_char"].status == matrix.REGRESSION
-    assert any("vs Keras 3.5.0 / tensorflow 2.17.0: REGRESSION one_char accuracy" in line for line in judged["one_char"].lines)
+    judged = _judge(_document(NEW, accuracies=(0.60,) * 9, environment=UPGRADED), before)
+    assert judged["one_char"].status == verdict.FAIL and not judging.is_error(judged["one_char"])
+    assert rendering.shown_as(judged["one_char"]) == rendering.REGRESSION
+    assert any("vs Keras 3.5.0 / tensorflow 2.17.0: REGRESSION one_char accuracy" in line
+               for line in judging.lines(judged["one_char"]))
 
 
 def test_a_failure_a_known_deviation_records_is_expected_and_others_are_errors():
@@ -122,31 +137,33 @@ def test_a_failure_a_known_deviation_records_is_expected_and_others_are_errors()
                              ["accuracy", "stateful: median accuracy 72% below 100%"],
                              ["probes", "stateful: recites BBBB on 0 of 3 seeds"]]},
                          contracts={"fit_reshuffles": None, "state_carries_between_batches": "contract ...: but same"})
-    judged = matrix.judge_cell(document, None, None, "")
-    assert judged["stateful"].status == matrix.EXPECTED
-    assert judged["contract state_carries_between_batches"].status == matrix.EXPECTED
+    judged = _judge(document)
+    assert judged["stateful"].status == verdict.EXPECTED_FAILURE
+    assert judged["contract state_carries_between_batches"].status == verdict.EXPECTED_FAILURE
     broken = _document(NEW, environment=UPGRADED, training_errors={"one_char": "KeyError: 'replica_0_loss'"})
-    assert matrix.judge_cell(broken, None, None, "")["one_char"] == matrix.Outcome(
-        matrix.ERROR, ("one_char: training failed (KeyError: 'replica_0_loss')",))
+    assert _shown(_judge(broken))["one_char"] == (
+        rendering.ERROR, ("one_char: training failed (KeyError: 'replica_0_loss')",))
+    assert _judge(broken)["one_char"].fails_run and judging.is_error(_judge(broken)["one_char"])
 
 
 def test_a_cell_that_imported_another_keras_than_asked_is_an_error_not_a_result():
     # pip install keras-nightly beside tensorflow also installs a release into the same module.
     nightly = _document("keras-nightly==3.16.0.dev2026010101/tensorflow==2.21.0", keras_version="3.15.1")
-    assert "but the cell imported Keras 3.15.1" in matrix.judge_cell(nightly, None, None, "")["one_char"].lines[0]
+    assert "but the cell imported Keras 3.15.1" in judging.lines(_judge(nightly)["one_char"])[0]
     failed = _document(NEW, error="installing keras==3.6.0 failed: no solution")
-    assert matrix.judge_cell(failed, None, None, "")["one_char"].status == matrix.ERROR
+    assert judging.is_error(_judge(failed)["one_char"])
 
 
 def test_the_table_has_a_row_per_cell_and_every_non_pass_cell_explained(tmp_path):
     old, new = parse_cell(OLD), parse_cell(NEW)
     documents = {old: _document(OLD), new: _document(NEW, environment=UPGRADED, training_errors={"one_char": "boom"})}
     for cell, document in documents.items():
-        matrix.write_json(matrix.cell_file(tmp_path, cell), document)
-    loaded = matrix.load_cell_documents([tmp_path])
+        atomic.write_json(files.cell_file(tmp_path, cell), document)
+    loaded = files.load_cells([tmp_path])
     assert set(loaded) == {old, new}
-    ab = {(old, new): {"before": OLD, "after": NEW, "framing": "one_char", "pairs": [[100.0, 50.0]] * 8}}
-    text = matrix.report(loaded, {}, ab, tmp_path / "out")
+    ab = {(old, new): ThroughputAB.from_dict({"before": OLD, "after": NEW, "framing": "one_char",
+                                              "pairs": [[100.0, 50.0]] * 8})}
+    text = rendering.report(loaded, {}, ab, tmp_path / "out")
     rows = text.splitlines()
     assert rows[0] == "| cell | contract adam_step | one_char | throughput vs previous | minutes |"
     assert rows[2] == "| Keras 3.5.0 / tensorflow 2.17.0 | ok | ok | - | 1.0 |"
@@ -160,7 +177,7 @@ def test_the_table_has_a_row_per_cell_and_every_non_pass_cell_explained(tmp_path
 def test_merge_refuses_a_directory_without_cell_files(tmp_path):
     (tmp_path / "other.json").write_text("{}")
     with pytest.raises(UsageError, match="no cell files"):
-        matrix.load_cell_documents([tmp_path])
+        files.load_cells([tmp_path])
 
 
 def test_the_cli_refuses_a_malformed_cell_in_one_line_before_building_anything(tmp_path):
@@ -172,3 +189,74 @@ def test_the_cli_refuses_a_malformed_cell_in_one_line_before_building_anything(t
     assert run.returncode == 2
     assert run.stderr.startswith("alphabench: error: cell 'keras==3.0.5/theano': expected KERAS==VERSION/BACKEND")
     assert not (tmp_path / "envs").exists()
+
+
+def _run_matrix(tmp_path, monkeypatch, capsys, documents):
+    """`alphabench matrix run` over cell files already there (nothing built, no A/B): (status, stderr)."""
+    from alphabench import cli
+    from alphabench.matrix import commands
+
+    monkeypatch.setattr(commands, "run_matrix", lambda *args: None)
+    for document in documents:
+        atomic.write_json(files.cell_file(tmp_path, parse_cell(document["cell"])), document)
+    (tmp_path / "baselines").mkdir(exist_ok=True)
+    status = cli.main(["matrix", "run", *(d["cell"] for d in documents), "--dir", str(tmp_path), "--ab-rounds", "0",
+                       "--baselines", str(tmp_path / "baselines")])
+    return status, capsys.readouterr().err
+
+
+def test_matrix_run_exits_1_naming_each_regressed_cell_and_0_when_all_is_as_expected(tmp_path, monkeypatch, capsys):
+    status, err = _run_matrix(tmp_path, monkeypatch, capsys, [_document(OLD), _document(NEW, environment=UPGRADED)])
+    assert status == 0 and "matrix: REGRESSION" not in err and "matrix: ERROR" not in err
+    regressed = _document(NEW, accuracies=(0.60,) * 9, environment=UPGRADED)
+    status, err = _run_matrix(tmp_path, monkeypatch, capsys, [_document(OLD, accuracies=(0.88,) * 9), regressed])
+    assert status == 1
+    assert [line for line in err.splitlines() if line.startswith("matrix: REGRESSION")] == [
+        "matrix: REGRESSION Keras 3.6.0 / tensorflow 2.17.0: one_char"]
+
+
+def test_matrix_run_exits_non_zero_with_one_line_per_cell_that_erred(tmp_path, monkeypatch, capsys):
+    unbuilt = {"cell_schema_version": cells.CELL_SCHEMA_VERSION, "cell": "keras==99.0.0/jax==0.10.2",
+               "framings": ["one_char", "stateful"], "error": "installing keras==99.0.0 failed: no solution",
+               "seconds": 3}
+    untrained = _document(NEW, environment=UPGRADED, training_errors={"one_char": "KeyError: 'replica_0_loss'"})
+    status, err = _run_matrix(tmp_path, monkeypatch, capsys, [_document(OLD), untrained, unbuilt])
+    assert status == 3
+    assert [line for line in err.splitlines() if line.startswith("matrix: ERROR")] == [
+        "matrix: ERROR Keras 3.6.0 / tensorflow 2.17.0: one_char: training failed (KeyError: 'replica_0_loss')",
+        "matrix: ERROR Keras 99.0.0 / jax 0.10.2: installing keras==99.0.0 failed: no solution"]
+    assert "matrix: REGRESSION" not in err
+
+
+def test_bisect_refuses_a_release_the_index_does_not_list_before_probing_anything(tmp_path, monkeypatch, capsys):
+    from alphabench import cli
+    from alphabench.matrix import commands
+
+    monkeypatch.setattr(commands, "index_versions", lambda package, pre=False: ["3.1.0", "3.0.5"])
+    monkeypatch.setattr(commands, "bisect", lambda *args, **kwargs: pytest.fail("bisect probed a release"))
+    status = cli.main(["bisect", "3.0.5", "9.9.9", "--framing", "one_char", "--dir", str(tmp_path / "m")])
+    assert status == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "alphabench: error: Keras 9.9.9: not a release the package index lists (newest listed: 3.1.0)"]
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_cells_baseline_is_validated_and_migrated_like_any_baseline(tmp_path):
+    from alphabench import baseline
+    from alphabench.errors import BaselineError
+
+    old = _document(OLD)
+    schema_1 = json.loads(json.dumps(old["baseline"]))
+    schema_1["schema_version"] = 1
+    for key in baseline._ADDED_IN_2:
+        del schema_1["environment"][key]
+    del schema_1["framings"]["one_char"]["final_loss"]
+    atomic.write_json(tmp_path / "old.json", {**old, "baseline": schema_1})
+    migrated = files.load_cells([tmp_path / "old.json"])[parse_cell(OLD)].baseline
+    assert migrated.environment.cpu_signature is None and migrated.framings["one_char"].final_loss == (None,) * 3
+    broken = json.loads(json.dumps(old))
+    broken["baseline"]["framings"]["one_char"]["accuracy"] = [2.0, 0.84, 0.88]
+    atomic.write_json(tmp_path / "broken.json", broken)
+    with pytest.raises(BaselineError, match=r"broken\.json: baseline: framings\.one_char\.accuracy: .*; "
+                                            r"delete the cell file to rerun its cell$"):
+        files.load_cells([tmp_path / "broken.json"])

@@ -1,0 +1,150 @@
+"""A matrix's files and their typed records: one cell's result (cells/), one A/B comparison (ab/).
+
+JSON appears only here, where records are stored; everything else reads CellResult and ThroughputAB.
+A cell's baseline is read by the baseline store's loader, so it is validated and migrated like any.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alphabench import abtest, atomic, baseline
+from alphabench.errors import UsageError
+from alphabench.matrix.cells import CELL_SCHEMA_VERSION, Cell, parse_cell
+from alphabench.results import Baseline
+
+
+_ADVICE = "delete the cell file to rerun its cell"
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """What one cell did: an `error` if it could not be built or run, else what it measured."""
+
+    cell: Cell
+    framings: tuple[str, ...]
+    error: str | None = None
+    keras_version: str = ""  # the Keras the cell imported (a mismatch with the cell's is an error)
+    environment: str = ""
+    baseline: Baseline | None = None  # what it trained, without calibration
+    contracts: Mapping[str, str | None] = field(default_factory=dict)  # name -> violation, or None
+    expectations: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # (check, line)
+    training_errors: Mapping[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    install_seconds: float | None = None
+
+    @classmethod
+    def from_dict(cls, document: dict, name: str = "cell file") -> CellResult:
+        measured = "baseline" in document
+        return cls(
+            cell=parse_cell(document["cell"]),
+            framings=tuple(document["framings"]),
+            error=document.get("error"),
+            keras_version=document.get("keras_version", ""),
+            environment=document.get("environment", ""),
+            baseline=baseline.from_document(document["baseline"], f"{name}: baseline", _ADVICE) if measured else None,
+            contracts=dict(document.get("contracts", {})),
+            expectations={framing: tuple((check, line) for check, line in failures)
+                          for framing, failures in document.get("expectations", {}).items()},
+            training_errors=dict(document.get("training_errors", {})),
+            seconds=document.get("seconds", 0),
+            install_seconds=document.get("install_seconds"),
+        )
+
+    def as_dict(self) -> dict:
+        document = {"cell_schema_version": CELL_SCHEMA_VERSION, "cell": self.cell.text, "framings": list(self.framings),
+                    "seconds": self.seconds}
+        if self.install_seconds is not None:
+            document["install_seconds"] = self.install_seconds
+        if self.error is not None:
+            document["error"] = self.error
+        if self.baseline is not None:
+            document.update(keras_version=self.keras_version, environment=self.environment,
+                            baseline=self.baseline.as_dict(baseline.SCHEMA_VERSION), contracts=dict(self.contracts),
+                            expectations={f: [list(x) for x in failures] for f, failures in self.expectations.items()},
+                            training_errors=dict(self.training_errors))
+        return document
+
+
+@dataclass(frozen=True)
+class ThroughputAB:
+    """One framing's throughput in two neighbouring cells, measured in alternating rounds."""
+
+    before: Cell
+    after: Cell
+    framing: str
+    pairs: tuple[tuple[float, float], ...]
+    epochs: int | None = None
+
+    @property
+    def comparison(self) -> abtest.Comparison:
+        return abtest.Comparison(self.pairs)
+
+    def line(self) -> str:
+        return f"{self.framing} throughput: {self.comparison.line(self.before.label, self.after.label)}"
+
+    @classmethod
+    def from_dict(cls, document: dict) -> ThroughputAB:
+        return cls(parse_cell(document["before"]), parse_cell(document["after"]), document["framing"],
+                   tuple((a, b) for a, b in document["pairs"]), document.get("epochs"))
+
+    def as_dict(self) -> dict:
+        return {"before": self.before.text, "after": self.after.text, "framing": self.framing, "epochs": self.epochs,
+                "pairs": [list(pair) for pair in self.pairs]}
+
+
+def cell_file(directory: str | os.PathLike, cell: Cell) -> Path:
+    return Path(directory) / "cells" / f"{cell.id}.json"
+
+
+def pending(cells: Sequence[Cell], directory: str | os.PathLike) -> list[Cell]:
+    """The cells with no result file yet: what a resumed matrix runs (delete a file to rerun its cell)."""
+    return [cell for cell in cells if not cell_file(directory, cell).exists()]
+
+
+def save_cell(directory: str | os.PathLike, result: CellResult) -> None:
+    atomic.write_json(cell_file(directory, result.cell), result.as_dict())
+
+
+def load_cell(path: str | os.PathLike) -> CellResult:
+    return CellResult.from_dict(json.loads(Path(path).read_text()), str(path))
+
+
+def load_cells(paths: Iterable[str | os.PathLike]) -> dict[Cell, CellResult]:
+    """Cell files from files or directories (searched recursively), by cell."""
+    results = {}
+    for given in paths:
+        given = Path(given)
+        files = sorted(given.rglob("*.json")) if given.is_dir() else [given]
+        for file in files:
+            try:
+                document = json.loads(file.read_text())
+            except (OSError, json.JSONDecodeError) as error:
+                raise UsageError(f"{file}: not a readable cell file ({error})") from None
+            if not isinstance(document, dict) or document.get("cell_schema_version") != CELL_SCHEMA_VERSION:
+                continue  # another JSON file in an artifact directory
+            result = CellResult.from_dict(document, str(file))
+            results[result.cell] = result
+    if not results:
+        raise UsageError(f"no cell files (JSON with cell_schema_version {CELL_SCHEMA_VERSION}) in {', '.join(map(str, paths))}")
+    return results
+
+
+def ab_file(directory: Path, before: Cell, after: Cell) -> Path:
+    return directory / "ab" / f"{before.id}__{after.id}.json"
+
+
+def save_ab(directory: Path, comparison: ThroughputAB) -> None:
+    atomic.write_json(ab_file(directory, comparison.before, comparison.after), comparison.as_dict())
+
+
+def load_ab(directory: Path) -> dict[tuple[Cell, Cell], ThroughputAB]:
+    found = {}
+    for file in sorted((directory / "ab").glob("*.json")):
+        comparison = ThroughputAB.from_dict(json.loads(file.read_text()))
+        found[(comparison.before, comparison.after)] = comparison
+    return found

@@ -1,0 +1,154 @@
+"""Judging cells: each framing's and contract's Verdict (alphabench.verdict decides), and the
+matrix's own outcome, MatrixVerdict, which gives `matrix run` its exit status."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from alphabench import baseline, gate, verdict
+from alphabench.data import sample_count
+from alphabench.deviations import known_deviation
+from alphabench.framings import get_framing
+from alphabench.matrix.cells import Cell, neighbours, ordered
+from alphabench.matrix.files import CellResult, ThroughputAB
+from alphabench.results import Baseline, SeedResult, entry_framing
+
+# A failure of this check is an error (nothing was measured), not a regression: a framing that
+# could not train, or a cell that could not be built, run, or imported another Keras than asked.
+ERROR_CHECK = "training"
+
+
+def is_error(judged: verdict.Verdict) -> bool:
+    return judged.status == verdict.FAIL and any(f.check == ERROR_CHECK for f in judged.unexpected_failures)
+
+
+def lines(judged: verdict.Verdict) -> tuple[str, ...]:
+    """What to say about a verdict: its failures, or for an unexpected pass what was recorded."""
+    if judged.status == verdict.UNEXPECTED_PASS:
+        return (f"recorded as failing ({', '.join(judged.unexpected_passes)}), but passed",)
+    return () if judged.status == verdict.OK else tuple(judged.lines())
+
+
+def _seed_results(key: str, entry, fingerprint) -> list[SeedResult]:
+    """A baseline entry's seeds as the gate's per-seed results (what the cell trained)."""
+    return [
+        SeedResult(framing=entry_framing(key), path=entry.path, seed=seed, settings=entry.settings, accuracy=accuracy,
+                   epochs_to_100=epochs, loss_history=() if loss is None else (loss,), accuracy_history=(),
+                   probes=probes, replicas=len(entry.seeds), train_seconds=0.0,
+                   steps_per_second=entry.steps_per_second, environment=fingerprint)
+        for seed, accuracy, epochs, probes, loss in zip(entry.seeds, entry.accuracy, entry.epochs_to_100,
+                                                          entry.probes, entry.final_loss)
+    ]
+
+
+def _regressions(result: CellResult, key: str, against: Baseline | None, against_name: str) -> list[str]:
+    """The gate's regression lines for one entry of a cell against another baseline (throughput aside)."""
+    mine = result.baseline
+    if against is None or key not in against.framings:
+        return []
+    results = {key: _seed_results(key, mine.framings[key], mine.environment)}
+    # No calibration: throughput is judged A/B between neighbouring cells, never from stored figures.
+    findings = gate.compare_all(against, results, None, {key: sample_count(get_framing(entry_framing(key)))})
+    return [f"vs {against_name}: {f.line()}" for f in findings if f.kind == "regression"]
+
+
+def _cell_error(subject: str, line: str) -> verdict.Verdict:
+    """Nothing was measured: no known deviation can make this expected."""
+    return verdict.judge(subject, [verdict.Failure(ERROR_CHECK, line, "cell")], {})
+
+
+def judge_cell(result: CellResult, neighbour: CellResult | None, reference: Baseline | None,
+               reference_name: str) -> dict[str, verdict.Verdict]:
+    """Every framing's and contract's verdict in one cell."""
+    subjects = list(result.framings)
+    if result.error is not None:
+        return {subject: _cell_error(subject, result.error) for subject in subjects}
+    cell = result.cell
+    if result.keras_version != cell.keras_version:
+        line = f"asked for {cell.keras} {cell.keras_version}, but the cell imported Keras {result.keras_version}"
+        return {subject: _cell_error(subject, line) for subject in subjects}
+    environment, keras_version = result.environment, result.keras_version
+    neighbour_baseline = neighbour.baseline if neighbour else None
+    neighbour_name = neighbour.cell.label if neighbour else ""
+    judged = {}
+    for name, seen in result.contracts.items():
+        failures = [verdict.Failure("contract", seen, name)] if seen else []
+        expected = {"contract": known_deviation(environment, name, "contract", keras_version)}
+        judged[f"contract {name}"] = verdict.judge(name, failures, expected)
+    for name in subjects:
+        expected = {check: known_deviation(environment, name, check, keras_version)
+                    for check in ("training", "accuracy", "probes", "baseline")}
+        if name in result.training_errors:
+            line = f"{name}: training failed ({result.training_errors[name]})"
+            judged[name] = verdict.judge(name, [verdict.Failure("training", line, "training")], expected)
+            continue
+        failures = [verdict.Failure(check, line, "expectation") for check, line in result.expectations.get(name, ())]
+        failures += [verdict.Failure("baseline", line, "neighbour")
+                     for line in _regressions(result, name, neighbour_baseline, neighbour_name)]
+        failures += [verdict.Failure("baseline", line, "reference")
+                     for line in _regressions(result, name, reference, reference_name)]
+        judged[name] = verdict.judge(name, failures, expected)
+    return judged
+
+
+def reference_baselines(directory: str | os.PathLike) -> dict[str, Baseline]:
+    """The committed baselines by environment (baselines/<environment>.json)."""
+    return {path.stem: baseline.load(path) for path in sorted(Path(directory).glob("*.json"))}
+
+
+def judge_all(results: Mapping[Cell, CellResult], references: Mapping[str, Baseline]
+              ) -> dict[Cell, dict[str, verdict.Verdict]]:
+    paired = neighbours(results)
+    judged = {}
+    for cell in ordered(results):
+        result, before = results[cell], paired[cell]
+        reference = references.get(result.environment)
+        name = (f"the committed baseline ({result.environment}, Keras "
+                f"{reference.environment.keras_version})") if reference else ""
+        judged[cell] = judge_cell(result, results[before] if before else None, reference, name)
+    return judged
+
+
+@dataclass(frozen=True)
+class MatrixVerdict:
+    """The matrix as a gate: which cells erred, which regressed (a verdict or an A/B throughput)."""
+
+    cells: Mapping[Cell, Mapping[str, verdict.Verdict]]
+    ab: Mapping[tuple[Cell, Cell], ThroughputAB]
+
+    @property
+    def errors(self) -> dict[Cell, str]:
+        """Each cell that could not be built, run or train, with its first error line."""
+        found = {}
+        for cell, judged in self.cells.items():
+            erred = [v for v in judged.values() if is_error(v)]
+            if erred:
+                found[cell] = lines(erred[0])[0]
+        return found
+
+    @property
+    def regressions(self) -> dict[Cell, list[str]]:
+        """Each other cell that fails the run, with what failed there (a deviation that no longer
+        shows fails it too, as in any run: the record of known deviations is then out of date)."""
+        found: dict[Cell, list[str]] = {}
+        for cell, judged in self.cells.items():
+            failed = [subject + (" (unexpected pass)" if v.status == verdict.UNEXPECTED_PASS else "")
+                      for subject, v in judged.items() if v.fails_run and not is_error(v)]
+            if failed and cell not in self.errors:
+                found[cell] = failed
+        for (_, after), comparison in self.ab.items():
+            if after in self.cells and after not in self.errors and comparison.comparison.slower:
+                found.setdefault(after, []).append(f"{comparison.framing} throughput")
+        return found
+
+    @property
+    def exit_status(self) -> int:
+        """0: every cell as expected; 1: a regression; 3: a cell erred (the matrix is incomplete)."""
+        return 3 if self.errors else 1 if self.regressions else 0
+
+    def summary_lines(self) -> list[str]:
+        return ([f"matrix: ERROR {cell.label}: {line}" for cell, line in self.errors.items()]
+                + [f"matrix: REGRESSION {cell.label}: {', '.join(failed)}" for cell, failed in self.regressions.items()])

@@ -1,0 +1,103 @@
+"""matrix.md (a row per cell, every non-pass cell explained) and matrix.png (framing x cell)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from alphabench import verdict
+from alphabench.matrix.cells import Cell, neighbours
+from alphabench.matrix.files import CellResult, ThroughputAB
+from alphabench.matrix.judging import is_error, judge_all, lines
+
+# How a verdict is shown: the word in the table, the word in a finding, its colour in the picture.
+# An error (nothing measured) and a regression are both verdict.FAIL; judging.is_error tells them apart.
+PASS, EXPECTED, UNEXPECTED_PASS, REGRESSION, ERROR = "pass", "expected deviation", "unexpected pass", "regression", "error"
+LEGEND = (PASS, EXPECTED, UNEXPECTED_PASS, REGRESSION, ERROR)
+SYMBOLS = {PASS: "ok", EXPECTED: "expected", UNEXPECTED_PASS: "UNEXPECTED PASS", REGRESSION: "REGRESSION",
+           ERROR: "ERROR"}
+COLOURS = {PASS: "#4caf50", EXPECTED: "#9e9e9e", UNEXPECTED_PASS: "#2196f3", REGRESSION: "#e53935", ERROR: "#ff9800"}
+
+
+def shown_as(judged: verdict.Verdict) -> str:
+    """One of LEGEND."""
+    if judged.status == verdict.FAIL:
+        return ERROR if is_error(judged) else REGRESSION
+    return {verdict.OK: PASS, verdict.EXPECTED_FAILURE: EXPECTED, verdict.UNEXPECTED_PASS: UNEXPECTED_PASS}[judged.status]
+
+
+Judged = Mapping[Cell, Mapping[str, verdict.Verdict]]
+
+
+def _subjects(judged: Judged) -> list[str]:
+    return list(dict.fromkeys(subject for verdicts in judged.values() for subject in verdicts))
+
+
+def markdown(judged: Judged, results: Mapping[Cell, CellResult], ab: Mapping[tuple[Cell, Cell], ThroughputAB]) -> str:
+    """One row per cell, one column per framing and contract, then every non-pass cell's lines."""
+    subjects = _subjects(judged)
+    paired = neighbours(judged)
+    header = ["cell", *subjects, "throughput vs previous", "minutes"]
+    rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    findings = []
+    for cell, verdicts in judged.items():
+        comparison = ab.get((paired[cell], cell)) if paired[cell] else None
+        if comparison is None:
+            throughput = "-" if paired[cell] is None else "not measured"
+        else:
+            slower = comparison.comparison.slower
+            throughput = f"{'**SLOWER** ' if slower else ''}{comparison.comparison.ratio:.2f}x"
+            if slower:
+                findings.append(f"- {cell.label}: REGRESSION {comparison.line()}")
+        columns = [SYMBOLS[shown_as(verdicts[s])] if s in verdicts else "" for s in subjects]
+        minutes = f"{results[cell].seconds / 60:.1f}"
+        rows.append(f"| {cell.label} | " + " | ".join(columns) + f" | {throughput} | {minutes} |")
+        for subject, judged_subject in verdicts.items():
+            for line in lines(judged_subject):
+                findings.append(f"- {cell.label}, {subject} ({shown_as(judged_subject)}): {line}")
+    return "\n".join(rows + ["", f"Findings ({len(findings)}):", ""] + (findings or ["none"])) + "\n"
+
+
+def heatmap(judged: Judged, path: str | os.PathLike) -> None:
+    """Framing (and contract) x cell, coloured by verdict."""
+    # Late: matplotlib takes a second to import, and only rendering needs it.
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    cells = list(judged)
+    subjects = _subjects(judged)
+    grid = [[LEGEND.index(shown_as(judged[c][s])) if s in judged[c] else -1 for c in cells] for s in subjects]
+    masked = np.ma.masked_less(np.array(grid, dtype=float), 0)
+    figure, axes = plt.subplots(figsize=(1.0 + 0.45 * len(cells), 1.5 + 0.3 * len(subjects)))
+    axes.imshow(masked, cmap=ListedColormap([COLOURS[o] for o in LEGEND]), vmin=0, vmax=len(LEGEND) - 1,
+                aspect="auto")
+    axes.set_xticks(range(len(cells)), [c.label.replace(" / ", "\n") for c in cells], rotation=90, fontsize=7)
+    axes.set_yticks(range(len(subjects)), subjects, fontsize=7)
+    axes.legend(handles=[Patch(color=COLOURS[o], label=o) for o in LEGEND], loc="upper left",
+                bbox_to_anchor=(1.01, 1), fontsize=7)
+    axes.set_title("alphabench across Keras releases and backends", fontsize=9)
+    figure.savefig(path, dpi=90, bbox_inches="tight")
+    plt.close(figure)
+
+
+def write_report(judged: Judged, results: Mapping[Cell, CellResult], ab: Mapping[tuple[Cell, Cell], ThroughputAB],
+                 out: Path) -> str:
+    """matrix.md and matrix.png in `out`; the Markdown is returned too."""
+    text = markdown(judged, results, ab)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "matrix.md").write_text(text)
+    heatmap(judged, out / "matrix.png")
+    return text
+
+
+def report(results: Mapping[Cell, CellResult], references: Mapping, ab: Mapping[tuple[Cell, Cell], ThroughputAB],
+           out: Path) -> str:
+    """Judge, then write matrix.md and matrix.png to `out`; the Markdown is returned too."""
+    return write_report(judge_all(results, references), results, ab, out)
