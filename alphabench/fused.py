@@ -12,11 +12,16 @@ path's batches in the fast path's order, so its loss curve is the lone fast-path
 JAX         the stateless API (`model.stateless_call`, `optimizer.stateless_apply`) under `jax.vmap`
             over the seeds (their weights stacked on a leading axis) and `jax.lax.scan` over the
             steps: all seeds in one computation, compiled once.
-TensorFlow  the model's call, `tf.GradientTape` and Adam's `apply_gradients` in a
-            `tf.function(jit_compile=True)` loop over the steps (TensorFlow's optimiser has no
-            stateless apply to vectorise). One model and one optimiser are traced and compiled once;
-            the seeds run through that computation one after another, each from its own initial
-            weights and a fresh optimiser state.
+TensorFlow  `model.stateless_call` and `tf.GradientTape` under `tf.vectorized_map` over the seeds
+            (their weights stacked on a leading axis), Adam's `apply_gradients` on the stacked
+            weights, in a `tf.function(jit_compile=True)` loop over the steps: all seeds in one
+            computation, compiled once. TensorFlow's optimiser has no stateless apply to vectorise,
+            and needs none: Adam updates every number from its own gradient and moments alone, so
+            one Adam over the stacked weights is each seed's own Adam. The vectorised model is the
+            seeds' model with its LSTM unrolled (XLA cannot vectorise the loop's tensor lists);
+            the same operations, step by step. A stateful framing's state lives in the layer's
+            variables, which a stateless call does not carry: its seeds run one after another
+            through the model itself, each from its own initial weights and a fresh optimiser.
 
 It never repairs what it tests: the JAX trainer threads only the model's tracked variables, so a
 stateful LSTM's state is lost between batches there, and here too (deviations.py); on TensorFlow the
@@ -107,7 +112,73 @@ def _train_jax(framing, dataset, models, batches, epoch_steps, progress):
 
 
 def _train_tensorflow(framing, dataset, models, batches, epoch_steps, progress):
-    """One seed after another through one compiled loop; as _train_jax."""
+    """All seeds at once, or (stateful) one after another; as _train_jax."""
+    if framing.stateful:
+        return _train_tensorflow_in_turn(framing, dataset, models, batches, epoch_steps, progress)
+    import tensorflow as tf
+
+    template = keras.models.clone_model(models[0], clone_function=_unrolled)
+    template.build(models[0].inputs[0].shape)
+    stacked = [keras.Variable(np.stack([np.asarray(m.trainable_variables[i].value) for m in models]),
+                              name=f"stacked_{i}")
+               for i in range(len(template.trainable_variables))]
+    optimizer = keras.optimizers.Adam()
+    optimizer.build(stacked)
+    loss = keras.losses.CategoricalCrossentropy()
+    non_trainable = [v.value for v in template.non_trainable_variables]
+    x, y = tf.constant(dataset.x), tf.constant(dataset.y)
+    chunk_steps = batches.shape[2]
+
+    def seed_step(weights_and_batch):
+        weights, batch = weights_and_batch
+        batch_x, batch_y = tf.gather(x, batch), tf.gather(y, batch)
+        with tf.GradientTape() as tape:
+            tape.watch(weights)
+            predicted, _ = template.stateless_call(weights, non_trainable, batch_x, training=True)
+            value = loss(batch_y, predicted)
+        hits = tf.cast(tf.argmax(predicted, -1) == tf.argmax(batch_y, -1), tf.float32)
+        return tape.gradient(value, weights), value, tf.reduce_mean(hits)
+
+    @tf.function(jit_compile=True)
+    def run(chunk_batches):  # [seed, step, sample]
+        losses = tf.TensorArray(tf.float32, size=chunk_steps)
+        correct = tf.TensorArray(tf.float32, size=chunk_steps)
+        for i in tf.range(chunk_steps):
+            gradients, value, hits = tf.vectorized_map(seed_step, ([v.value for v in stacked], chunk_batches[:, i]))
+            optimizer.apply_gradients(zip(gradients, stacked))
+            losses, correct = losses.write(i, value), correct.write(i, hits)
+        return tf.transpose(losses.stack()), tf.transpose(correct.stack())  # [seed, step]
+
+    initial_weights = [v.numpy() for v in stacked]
+    initial_optimizer_state = [v.numpy() for v in optimizer.variables]
+    run(tf.constant(batches[:, 0], tf.int32))  # trace and compile once, untimed; then start afresh
+    for variable, value in zip([*stacked, *optimizer.variables], [*initial_weights, *initial_optimizer_state]):
+        variable.assign(value)
+    chunks = batches.shape[1]
+    losses, correct = [], []
+    start = time.perf_counter()
+    for chunk in range(chunks):
+        chunk_losses, chunk_correct = run(tf.constant(batches[:, chunk], tf.int32))
+        losses.append(chunk_losses.numpy())
+        correct.append(chunk_correct.numpy())
+        _report(progress, framing, chunk + 1, chunks)
+    seconds = time.perf_counter() - start
+    for i, model in enumerate(models):
+        for variable, value in zip(model.trainable_variables, stacked):
+            variable.assign(value.numpy()[i])
+    return np.concatenate(losses, axis=1), np.concatenate(correct, axis=1), seconds
+
+
+def _unrolled(layer):
+    """A copy of `layer` (as configured, injected defaults included), an RNN unrolled."""
+    config = layer.get_config()
+    if isinstance(layer, keras.layers.RNN) or "unroll" in config:
+        config["unroll"] = True
+    return type(layer).from_config(config)
+
+
+def _train_tensorflow_in_turn(framing, dataset, models, batches, epoch_steps, progress):
+    """One seed after another through one compiled loop over the model itself."""
     import tensorflow as tf
 
     initial_weights = [model.get_weights() for model in models]
