@@ -50,6 +50,6 @@ def test_an_injected_regression_breaks_a_contract_on_any_machine(alphabench, inj
     from alphabench.selftest import INJECTIONS
 
     [injected] = [i for i in INJECTIONS if i.name == injection]
-    with injected.patch():
-        broken = [v.subject for v in (alphabench.contract_verdict(c.name) for c in CONTRACTS) if v.fails_run]
+    with injected.patch():  # the first contract that breaks proves it; `alphabench selftest` lists them all
+        broken = next((c.name for c in CONTRACTS if alphabench.contract_verdict(c.name).fails_run), None)
     assert broken, f"no contract sees '{injection}'"
