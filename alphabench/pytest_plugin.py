@@ -33,6 +33,10 @@ def pytest_addoption(parser):
     parser.addini("alphabench_baselines", f"alphabench's baselines directory, relative to this file; "
                   f"--alphabench-baselines overrides it (default: ./{options.DEFAULT_BASELINES})")
     options.add_create_option(group.addoption, PREFIX)
+    group.addoption(f"--{PREFIX}thorough", action="store_true", default=False, dest="alphabench_thorough",
+                    help="also run the tests marked thorough: the tutorial's own fit calls trained in full "
+                    "(reference path), which the default run covers through the contracts and the "
+                    "equivalence tests (for nightly runs and `tox -e ENV -- --alphabench-thorough`)")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -40,6 +44,7 @@ def pytest_configure(config):
     # Here, not in an ini file: the suite runs in projects that have none of ours.
     config.addinivalue_line("markers", "slow: trains real models (minutes); deselect with -m 'not slow' "
                             "for the fast tier")
+    config.addinivalue_line("markers", f"thorough: run on purpose only, with --{PREFIX}thorough")
     # TensorFlow warns about retracing when probes call predict_on_batch on batches of other sizes.
     config.addinivalue_line("filterwarnings", "ignore::UserWarning:tensorflow")
     # xdist's default "load" scheduling would spread one framing's tests over workers, training it
@@ -109,10 +114,15 @@ def alphabench(request) -> Session:
 
 
 def pytest_collection_modifyitems(config, items):
-    """The framings with the most steps first: under xdist a group runs on one worker, and the
+    """Tests marked thorough skipped unless asked for. The framings with the most steps first: under xdist a group runs on one worker, and the
     longest group started last would leave the other worker idle until it ends (longest first keeps
     the workers' loads level). Stable: the rest keep their order, and every worker sorts alike."""
     items.sort(key=_samples_of_group, reverse=True)
+    if not config.getoption("alphabench_thorough"):
+        on_purpose = pytest.mark.skip(reason=f"on purpose only: run with --{PREFIX}thorough")
+        for item in items:
+            if item.get_closest_marker("thorough"):
+                item.add_marker(on_purpose)
 
 
 def _samples_of_group(item) -> int:

@@ -59,12 +59,15 @@ def test_stateful_recites_the_alphabet_and_one_char_does_not_reach_it(judged, re
     assert one_char.median_accuracy < 1.0, one_char.accuracies
 
 
-# The fast path shuffles itself and resets state from a callback; these runs keep fit's own shuffle,
-# its epoch loop and the tutorial's fit-then-reset_states pattern exercised in every default run, and
-# gated: the baseline holds their reference-path results too (entries "<framing>@reference").
+# The tutorial's own calls in full: fit's own shuffle, its epoch loop and fit-then-reset_states, one
+# seed each, gated against the baseline's "<framing>@reference" entries. On purpose only (minutes on
+# batch-1 fit): every default run checks what fit adds through the contracts (fit_shuffles,
+# fit_reshuffles, reset_zeroes_state, state_carries_between_batches), fit against the fast path in
+# test_equivalence.py, and the golden trajectories through train_on_batch.
 REFERENCE_SEEDS = (1,)
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize("name", ["timestep_window", "stateful"])
 def test_reference_path_reaches_the_tutorials_result_and_its_baseline(alphabench, request, name):
     session = alphabench.with_options(seeds=REFERENCE_SEEDS, path="reference")  # its epochs, baselines, ...
