@@ -146,6 +146,35 @@ def test_a_failure_a_known_deviation_records_is_expected_and_others_are_errors()
     assert _judge(broken)["one_char"].fails_run and judging.is_error(_judge(broken)["one_char"])
 
 
+def _stateful_cell(backend, keras, version, expectations=(), training_error=None):
+    fingerprint = dataclasses.replace(UPGRADED, environment=f"keras3-{backend}", keras_version=version)
+    return _judge(_document(f"{keras}=={version}/{backend}", environment=fingerprint, keras_version=version,
+                            framings=["stateful"], contracts={},
+                            expectations={"stateful": [list(e) for e in expectations]},
+                            training_errors={"stateful": training_error} if training_error else {}))["stateful"]
+
+
+def test_a_deviation_holds_where_it_was_measured_and_beyond_the_last_release_measured_is_known_not_a_regression():
+    stateful_jax = [("accuracy", "stateful: median accuracy 76% below 100%"), ("probes", "stateful: recites BBBB")]
+    # Still there in a nightly newer than the last release measured: known, not a regression.
+    newer = _stateful_cell("jax", "keras-nightly", "3.16.0.dev2026112503", stateful_jax)
+    assert newer.status == verdict.EXPECTED_FAILURE and not newer.fails_run
+    assert ("note stateful: known, still present in Keras 3.16.0.dev2026112503 (last measured 3.16.0.dev2026102704)"
+            in judging.lines(newer))
+    # Gone there: a pass, with a note that it may be fixed.
+    fixed = _stateful_cell("jax", "keras-nightly", "3.16.0.dev2026112503")
+    assert rendering.shown_as(fixed) == rendering.PASS
+    assert any("it may be fixed (last measured bad 3.16.0.dev2026102704" in line for line in judging.lines(fixed))
+    # Keras 3.13.2 trains the stateful framing on torch, as measured: a pass, not an unexpected one.
+    assert _stateful_cell("torch", "keras", "3.13.2").status == verdict.OK
+    cannot = "RuntimeError: one of the variables needed for gradient computation has been modified by an inplace operation"
+    assert _stateful_cell("torch", "keras", "3.14.0", training_error=cannot).status == verdict.EXPECTED_FAILURE
+    # Inside a measured range, not measured: a pass there is an UNEXPECTED PASS, and fails the matrix.
+    inside = _stateful_cell("torch", "keras", "3.11.3")
+    assert inside.status == verdict.UNEXPECTED_PASS and inside.fails_run
+    assert any(line.startswith("note stateful: Keras 3.11.3 not measured") for line in judging.lines(inside))
+
+
 def test_a_cell_that_imported_another_keras_than_asked_is_an_error_not_a_result():
     # pip install keras-nightly beside tensorflow also installs a release into the same module.
     nightly = _document("keras-nightly==3.16.0.dev2026010101/tensorflow==2.21.0", keras_version="3.15.1")
