@@ -147,12 +147,17 @@ class Expectation:
         note = self.note(True)
         return f"{self.why}; {note}" if note else self.why
 
+    def _between(self) -> str:
+        """INSIDE: 'between 3.0.5 (bad) and 3.13.2 (good), as measured'."""
+        upper_bad = dict(self.deviation.measurements)[Version(self.upper)]
+        return f"between {self.lower} (bad) and {self.upper} ({'bad' if upper_bad else 'good'}), as measured"
+
     @property
     def position(self) -> str | None:
         """Where this release stands against the measurements, whatever it shows; None: measured."""
         release = f"Keras {self.release}"
         if self.kind == INSIDE:
-            return f"{release} not measured: inside the range measured from {self.lower} to {self.upper}"
+            return f"{release} not measured: {self._between()}"
         if self.kind == AFTER:
             return (f"{release} is newer than the last release measured ({self.lower}, bad): a failure is the "
                     "deviation, still present; a pass may be its fix")
@@ -165,11 +170,9 @@ class Expectation:
         release = f"Keras {self.release}"
         fix = "alphabench bisect --direction fix finds the first good release"
         if self.kind == INSIDE:
-            upper = next(bad for v, bad in self.deviation.measurements if str(v) == self.upper)
-            bounds = f"between {self.lower} (bad) and {self.upper} ({'bad' if upper else 'good'}), as measured"
             if shown:
-                return f"{release} not measured: {bounds}"
-            return f"{release} not measured, {bounds}, and it passes: the range is wrong here ({fix})"
+                return f"{release} not measured: {self._between()}"
+            return f"{release} not measured, {self._between()}, and it passes: the range is wrong here ({fix})"
         if self.kind == AFTER:
             if shown:
                 return f"known, still present in {release} (last measured {self.lower})"
