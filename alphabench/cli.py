@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     options.add_training_options(run.add_argument)
     options.add_baseline_option(run.add_argument)
     options.add_create_option(run.add_argument)
+    options.add_unexpected_pass_option(run.add_argument)
     run.add_argument("--report", metavar="DIR",
                      help="also write report.json, report.md and learning-curve PNGs to DIR")
     run.set_defaults(command=run_framings)
@@ -236,7 +237,7 @@ def run_framings(args) -> int:
 
     if args.report:
         report.check_destination(args.report)  # before the training, not after it
-    session = _session(args, update=args.update)
+    session = _session(args, update=args.update, unexpected_pass=args.unexpected_pass)
     session.check_path()
     baseline = session.load_baseline()  # a broken baseline file is reported now, not after the training
     session.check_can_create()  # and an unwritable directory
@@ -267,8 +268,8 @@ def run_framings(args) -> int:
     for rule, framings in environment_notes.items():
         print(f"NOTE environment ({', '.join(framings)}): cross-environment rules; {rule}")
     for v in contracts + verdicts:
-        for why in dict.fromkeys(v.expected.values()):
-            print(f"expected failure {v.subject}: {why}")
+        for line in v.explanations():
+            print(line)
     if args.report:
         written = report.write(args.report, compat.fingerprint(), summaries, findings, contracts + verdicts, table,
                                baseline)

@@ -2,23 +2,42 @@
 reported, or Keras breaks one of the contracts the tutorial relies on (alphabench.contracts): what
 it breaks and why, as far as the cause was traced.
 
-Tests turn a deviation into a strict expected failure of the checks it breaks (so the day it is
-fixed, the suite says so) and the CLI reports it as "expected failure" instead of a regression. A
-deviation holds only for the Keras releases it was measured on (`keras`, a PEP 440 specifier): the
-release that fixes it is reported as fixed, the release that brings it back as a failure.
+A deviation records the Keras releases it was measured on, as data: `measured_bad`, where it
+showed, and `measured_good`, where it did not (a fix). It holds from its first measured bad release
+up to, not including, the first measured good one after it; a release measured good between two
+bad ones splits that into two ranges. known_deviation says how far the measurements reach for one
+release (an Expectation); alphabench.verdict alone decides what a run that shows, or does not show,
+the deviation there means:
+
+- MEASURED: the release was measured bad (or the deviation holds on every release): it must fail;
+- INSIDE: inside a range, not measured itself: it should fail; a pass is an unexpected pass too;
+- AFTER: newer than the last release measured, which was bad: "known, still present" if it fails,
+  a pass that may be a fix if not;
+- BEFORE: older than a range's first measured bad release, not measured: explained if it fails,
+  a pass if not.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 # The checks a deviation can break (the training tests' names for them). "training": the framing
 # cannot be trained at all, so every check fails.
 CHECKS = ("training", "accuracy", "probes", "baseline", "lessons", "reference", "equivalence", "benchmark",
           "contract")
+
+# How far the measurements reach for one release (see the module's docstring).
+MEASURED, INSIDE, AFTER, BEFORE = "measured", "inside", "after", "before"
+PREDICTED = (MEASURED, INSIDE)  # where the deviation is predicted: a pass there is an unexpected pass
+
+
+def _version(text: str) -> Version:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        raise ValueError(f"not a Keras release: {text!r}") from None
 
 
 @dataclass(frozen=True)
@@ -27,7 +46,10 @@ class KnownDeviation:
     subject: str  # a framing, or a contract of alphabench.contracts
     breaks: tuple[str, ...]  # of CHECKS
     why: str
-    keras: str = ""  # the Keras releases it was measured on; "" for every release (not a Keras defect)
+    # The Keras releases it was measured showing on, and not showing on. Both (): it holds on every
+    # release (not a Keras defect).
+    measured_bad: tuple[str, ...] = ()
+    measured_good: tuple[str, ...] = ()
     # The training paths whose runs show it; () for all. A deviation of a few seeds' median belongs to
     # the path that trains those seeds: the fused path's 16 may straddle the line differently.
     paths: tuple[str, ...] = ()
@@ -36,18 +58,128 @@ class KnownDeviation:
         unknown = set(self.breaks) - set(CHECKS)
         if unknown:
             raise ValueError(f"unknown checks {sorted(unknown)}; known: {CHECKS}")
+        bad, good = ({_version(v) for v in releases} for releases in (self.measured_bad, self.measured_good))
+        if good and not bad:
+            raise ValueError(f"{self.environment} {self.subject}: measured good on {self.measured_good} "
+                             "but bad on none: a deviation starts at a measured bad release")
+        if bad & good:
+            raise ValueError(f"{self.environment} {self.subject}: measured both bad and good on "
+                             f"{sorted(str(v) for v in bad & good)}")
 
-    def applies(self, environment: str, subject: str, keras_version: str | None, path: str | None = None) -> bool:
+    @property
+    def measurements(self) -> tuple[tuple[Version, bool], ...]:
+        """(release, showed it) for every release measured, oldest first."""
+        return tuple(sorted([(_version(v), True) for v in self.measured_bad]
+                            + [(_version(v), False) for v in self.measured_good]))
+
+    def ranges(self) -> tuple[tuple[str, str | None], ...]:
+        """(first measured bad, first measured good after it, or None: still open), oldest first."""
+        found, start = [], None
+        for version, bad in self.measurements:
+            if bad and start is None:
+                start = version
+            elif not bad and start is not None:
+                found.append((str(start), str(version)))
+                start = None
+        return tuple(found + ([(str(start), None)] if start is not None else []))
+
+    def measured_text(self) -> str:
+        """'measured bad on Keras 3.0.5, 3.8.0; good on 3.13.2', or '' (every release)."""
+        if not self.measured_bad:
+            return ""
+        good = f"; good on {', '.join(self.measured_good)}" if self.measured_good else ""
+        return f"measured bad on Keras {', '.join(self.measured_bad)}{good}"
+
+    def matches(self, environment: str, subject: str, path: str | None = None) -> bool:
         if (environment, subject) != (self.environment, self.subject):
             return False
-        if self.paths and path is not None and path not in self.paths:
-            return False
-        if not self.keras or keras_version is None:
-            return True
+        return not (self.paths and path is not None and path not in self.paths)
+
+    def expectation(self, keras_version: str | None) -> Expectation | None:
+        """How far the measurements reach for this release; None where they say it does not hold."""
+        if not self.measured_bad or keras_version is None:
+            return Expectation(self, keras_version, MEASURED)
         try:
-            return SpecifierSet(self.keras).contains(Version(keras_version), prereleases=True)
+            release = Version(keras_version)
         except InvalidVersion:
-            return False
+            return None
+        measured = dict(self.measurements)
+        if release in measured:
+            return Expectation(self, keras_version, MEASURED) if measured[release] else None
+        older = [(v, bad) for v, bad in measured.items() if v < release]
+        newer = [(v, bad) for v, bad in measured.items() if v > release]
+        lower, upper = (older[-1] if older else None), (newer[0] if newer else None)
+        if lower and lower[1]:
+            kind = INSIDE if upper else AFTER
+        elif upper and upper[1]:
+            kind = BEFORE
+        else:
+            return None
+        return Expectation(self, keras_version, kind, lower and str(lower[0]), upper and str(upper[0]))
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """A known deviation as it stands for one release: `kind` says how far its measurements reach
+    there; `lower` and `upper` are the nearest releases measured on either side (None: none)."""
+
+    deviation: KnownDeviation
+    release: str | None
+    kind: str  # MEASURED, INSIDE, AFTER or BEFORE
+    lower: str | None = None
+    upper: str | None = None
+
+    @property
+    def predicted(self) -> bool:
+        """The deviation is predicted here: a pass is an unexpected pass."""
+        return self.kind in PREDICTED
+
+    @property
+    def why(self) -> str:
+        """The deviation's cause, with the releases it was measured on."""
+        measured = self.deviation.measured_text()
+        return f"{self.deviation.why} ({measured})" if measured else self.deviation.why
+
+    @property
+    def reason(self) -> str:
+        """Why a failure that shows it here is explained: its cause, and what the measurements say
+        of this release where they do not reach it."""
+        note = self.note(True)
+        return f"{self.why}; {note}" if note else self.why
+
+    def _between(self) -> str:
+        """INSIDE: 'between 3.0.5 (bad) and 3.13.2 (good), as measured'."""
+        upper_bad = dict(self.deviation.measurements)[Version(self.upper)]
+        return f"between {self.lower} (bad) and {self.upper} ({'bad' if upper_bad else 'good'}), as measured"
+
+    @property
+    def position(self) -> str | None:
+        """Where this release stands against the measurements, whatever it shows; None: measured."""
+        release = f"Keras {self.release}"
+        if self.kind == INSIDE:
+            return f"{release} not measured: {self._between()}"
+        if self.kind == AFTER:
+            return (f"{release} is newer than the last release measured ({self.lower}, bad): a failure is the "
+                    "deviation, still present; a pass may be its fix")
+        if self.kind == BEFORE:
+            return f"{release} not measured: older than the first measured bad release {self.upper}"
+        return None
+
+    def note(self, shown: bool) -> str | None:
+        """What to add where the measurements do not reach this release, given whether it showed."""
+        release = f"Keras {self.release}"
+        fix = "alphabench bisect --direction fix finds the first good release"
+        if self.kind == INSIDE:
+            if shown:
+                return f"{release} not measured: {self._between()}"
+            return f"{release} not measured, {self._between()}, and it passes: the range is wrong here ({fix})"
+        if self.kind == AFTER:
+            if shown:
+                return f"known, still present in {release} (last measured {self.lower})"
+            return f"not shown in {release}: it may be fixed (last measured bad {self.lower}; {fix})"
+        if self.kind == BEFORE and shown:
+            return f"known, present in {release} (not measured; first measured bad {self.upper})"
+        return None
 
 
 KNOWN_DEVIATIONS = (
@@ -66,9 +198,9 @@ KNOWN_DEVIATIONS = (
         "Variable.assign (keras/src/layers/rnn/rnn.py, `self_state.assign(state)`), which on torch is an "
         "in-place copy_ (keras/src/backend/torch/core.py, Variable._direct_assign) into the tensor the "
         "step's graph used as its initial state, so backward raises 'one of the variables needed for "
-        "gradient computation has been modified by an inplace operation' (measured on Keras 3.15.1, "
-        "and by `alphabench matrix` on 3.0.5 and 3.8.0, each with torch 2.13.0+cpu)",
-        keras=">=3.0,<3.16",
+        "gradient computation has been modified by an inplace operation' (with torch 2.13.0+cpu)",
+        measured_bad=("3.0.5", "3.8.0", "3.14.0", "3.15.1"),
+        measured_good=("3.13.2", "3.16.0.dev2026102704"),
     ),
     KnownDeviation(
         "keras3-torch", "timestep_window", ("reference",),
@@ -86,32 +218,30 @@ KNOWN_DEVIATIONS = (
         "non_trainable_variables that JAX's stateless train and predict steps thread through "
         "(keras/src/backend/jax/trainer.py), and RNN.call's `self_state.assign(state)` is dropped; "
         "every batch starts from zeros, so it learns only what one_char can (9 seeds: 68-80%, "
-        "recites BBBB...; measured on Keras 3.15.1, and by `alphabench matrix` on 3.0.5 with jax 0.4.23, "
-        "where every seed recites BBBB... too)",
-        keras=">=3.0,<3.16",
+        "recites BBBB...; on 3.0.5 with jax 0.4.23 every seed recites BBBB... too)",
+        # 3.3.0 and 3.3.3 by `alphabench bisect` (README); 3.5.0 to 3.10 raise in the state reset instead.
+        measured_bad=("3.0.5", "3.3.0", "3.3.3", "3.15.1", "3.16.0.dev2026102704"),
     ),
     KnownDeviation(
         "keras3-jax", "state_carries_between_batches", ("contract",),
         "the stateful framing's JAX deviation, seen directly: predict_on_batch twice on the same input "
         "gives the same output, the state variables being outside the model's non_trainable_variables "
-        "that JAX's stateless predict step threads through (measured on Keras 3.15.1, and by "
-        "`alphabench matrix` on 3.0.5, 3.5.0 and 3.8.0)",
-        keras=">=3.0,<3.16",
+        "that JAX's stateless predict step threads through",
+        measured_bad=("3.0.5", "3.5.0", "3.8.0", "3.15.1"),
     ),
     KnownDeviation(
         "keras3-jax", "trajectory_stateful", ("contract",),
         "the stateful framing's JAX deviation, seen in its golden trajectory: train_on_batch starts every "
         "batch from a zero state, so the loss leaves the golden one (recorded on TensorFlow, which JAX "
         "follows within 2.2e-7 on every other framing) at step 2, by 1.9e-3; on Keras 3.8.0 and 3.10.0 "
-        "the reset after training raises instead (measured with jax 0.10.2 on 3.8.0, 3.10.0, 3.12.0, "
-        "3.13.2, 3.14.0, 3.15.1 and keras-nightly 3.16.0.dev2026102704)",
-        keras=">=3.0,<=3.16.0.dev2026102704",
+        "the reset after training raises instead (with jax 0.10.2)",
+        measured_bad=("3.8.0", "3.10.0", "3.12.0", "3.13.2", "3.14.0", "3.15.1", "3.16.0.dev2026102704"),
     ),
     KnownDeviation(
         "keras3-torch", "trajectory_stateful", ("contract",),
         "the stateful framing's PyTorch deviation: its first train_on_batch raises (the in-place state "
-        "assign under autograd, as in its training; measured on Keras 3.15.1 with torch 2.13.0+cpu)",
-        keras=">=3.0,<3.16",
+        "assign under autograd, as in its training; with torch 2.13.0+cpu)",
+        measured_bad=("3.15.1",),
     ),
     KnownDeviation(
         "keras3-tensorflow", "fit_reshuffles", ("contract",),
@@ -119,20 +249,22 @@ KNOWN_DEVIATIONS = (
         "one order: its array adapter draws the permutation with tf.random.shuffle inside a "
         "tf.data map (keras/src/trainers/data_adapters/array_data_adapter.py, get_tf_dataset), and each "
         "epoch's new iterator reruns that op with the same seed (tf-keras and Keras 3 on JAX reshuffle; "
-        "measured on Keras 3.15.1 and 3.12.0 with TensorFlow 2.21, and by `alphabench matrix` on every "
-        "release it ran from 3.0.5 with TensorFlow 2.16 to keras-nightly 3.16.0.dev2026102704). The "
-        "reference path, which seeds that way, trains on one random order per seed there, not a new one each epoch",
-        keras=">=3.0,<3.17",
+        "with TensorFlow 2.16 to 2.21, each release's era's). The reference path, which seeds that way, "
+        "trains on one random order per seed there, not a new one each epoch",
+        measured_bad=("3.0.5", "3.3.3", "3.5.0", "3.8.0", "3.10.0", "3.11.3", "3.12.0", "3.15.1",
+                      "3.16.0.dev2026102704"),
     ),
 )
 
 
 def known_deviation(environment: str, subject: str, check: str, keras_version: str | None = None,
-                    path: str | None = None) -> str | None:
-    """Why `check` of this framing (or contract) is expected to fail in this environment and release
-    (and on this training path; None: any), or None."""
+                    path: str | None = None) -> Expectation | None:
+    """The known deviation that breaks `check` of this framing (or contract) in this environment
+    and release (and on this training path; None: any), as far as its measurements reach there; or
+    None. The one place every caller asks; alphabench.verdict decides what it means."""
     for deviation in KNOWN_DEVIATIONS:
-        if (deviation.applies(environment, subject, keras_version, path)
-                and {"training", check} & set(deviation.breaks)):
-            return deviation.why
+        if deviation.matches(environment, subject, path) and {"training", check} & set(deviation.breaks):
+            found = deviation.expectation(keras_version)
+            if found is not None:
+                return found
     return None

@@ -84,7 +84,7 @@ def _entry_flags(entry: str, documents: dict[str, Baseline]) -> list[Flag]:
     keras = {environment: doc.environment.keras_version for environment, doc in documents.items()}
     found = [
         Flag(environment, entry, f"missing, present in {', '.join(present)}",
-             known_deviation(environment, name, "training", keras[environment], path))
+             _explained(environment, name, "training", keras[environment], path))
         for environment in documents
         if environment not in present and (path != "fused" or environment in FUSED_ENVIRONMENTS)
     ]
@@ -101,11 +101,11 @@ def _entry_flags(entry: str, documents: dict[str, Baseline]) -> list[Flag]:
         if moved:
             what = (f"every seed {moved} every other environment's: "
                     f"{_accuracy_cell(mine)}, others {format_accuracy(min(others))}-{format_accuracy(max(others))}")
-            found.append(Flag(environment, entry, what, known_deviation(environment, name, accuracy_check, keras[environment], path)))
+            found.append(Flag(environment, entry, what, _explained(environment, name, accuracy_check, keras[environment], path)))
         for probe, shown in _probe_majorities(mine.probes).items():
             if usual_probes[probe] is not None and shown != usual_probes[probe]:
                 what = f"probe {probe}: most seeds {shown!r}, usual {usual_probes[probe]!r}"
-                found.append(Flag(environment, entry, what, known_deviation(environment, name, "probes", keras[environment], path)))
+                found.append(Flag(environment, entry, what, _explained(environment, name, "probes", keras[environment], path)))
         throughputs = [e.normalised_throughput for other, e in present.items()
                        if e.normalised_throughput and machine[other] == machine[environment]]
         if mine.normalised_throughput and len(throughputs) > 1:
@@ -115,6 +115,11 @@ def _entry_flags(entry: str, documents: dict[str, Baseline]) -> list[Flag]:
                 explained = THROUGHPUT_EXPLAINED.get(f"{environment}@{path}") or THROUGHPUT_EXPLAINED.get(environment)
                 found.append(Flag(environment, entry, what, explained))
     return found
+
+
+def _explained(environment: str, name: str, check: str, keras_version: str, path: str) -> str | None:
+    expectation = known_deviation(environment, name, check, keras_version, path)
+    return expectation.reason if expectation else None
 
 
 def _machine(document: Baseline) -> tuple:

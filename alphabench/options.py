@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from alphabench.framings import AUTO_PATH, FRAMINGS, TRAINING_PATHS
+from alphabench.verdict import UNEXPECTED_PASS_POLICIES
 
 
 def seed_list(text: str) -> tuple[int, ...]:
@@ -71,6 +72,12 @@ def add_create_option(addoption, prefix: str = "") -> None:
     addoption(f"--{prefix}update", action="store_true", default=False,
               help="write the baseline entries this run finds missing, and say so (without it a missing "
                    "baseline fails the gate, with the command that creates it)")
+
+
+def add_unexpected_pass_option(addoption, prefix: str = "") -> None:
+    addoption(f"--{prefix}unexpected-pass", choices=UNEXPECTED_PASS_POLICIES, default="fail",
+              help="a known deviation that no longer shows where it was measured (or inside its measured "
+                   "range) is reported as UNEXPECTED PASS either way; fail (default): it fails the run; warn: it does not")
 
 
 def read_options(get) -> dict:

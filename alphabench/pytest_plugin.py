@@ -15,7 +15,7 @@ import warnings
 
 import pytest
 
-from alphabench import options
+from alphabench import options, verdict
 from alphabench.errors import AlphabenchError
 from alphabench.session import Session
 
@@ -37,6 +37,7 @@ def pytest_addoption(parser):
                     help="also run the tests marked thorough: the tutorial's own fit calls trained in full "
                     "(reference path), which the default run covers through the contracts and the "
                     "equivalence tests (for nightly runs and `tox -e ENV -- --alphabench-thorough`)")
+    options.add_unexpected_pass_option(group.addoption, PREFIX)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -59,7 +60,8 @@ def pytest_configure(config):
         _collect_the_suite(config)
     values = options.read_options(lambda name: config.getoption(PREFIX.replace("-", "_") + name))
     values["baselines"] = _baselines_directory(config)
-    session = Session(**values, update=config.getoption("alphabench_update"), announce=_announce)
+    session = Session(**values, update=config.getoption("alphabench_update"), announce=_announce,
+                      unexpected_pass=config.getoption("alphabench_unexpected_pass"))
     try:
         session.check_can_create()
     except AlphabenchError as error:
@@ -154,7 +156,9 @@ def framing_params(names, path: str = "fast"):
 
 
 def expect_known_deviation(request, session: Session, framing_name: str, check: str) -> None:
-    """Turn a recorded, explained deviation that breaks `check` here into a strict expected failure."""
-    why = session.expected_failure(framing_name, check)
-    if why:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=why))
+    """Turn a recorded, explained deviation that breaks `check` here into an expected failure: strict
+    where it is predicted (alphabench.verdict decides), so the day it is fixed the suite says so."""
+    outcome = verdict.expected_outcome(session.expected_failure(framing_name, check), session.unexpected_pass)
+    if outcome:
+        reason, strict = outcome
+        request.applymarker(pytest.mark.xfail(strict=strict, reason=reason))

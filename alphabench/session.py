@@ -16,7 +16,7 @@ from pathlib import Path
 from alphabench import baseline, gate, verdict
 from alphabench.calibration import calibration_seconds
 from alphabench.data import sample_count
-from alphabench.deviations import known_deviation
+from alphabench.deviations import Expectation, known_deviation
 from alphabench.framings import AUTO_PATH, FUSED_SEEDS, Framing, get_framing
 from alphabench.results import Baseline, SeedResult, entry_key
 from alphabench.summary import Summary
@@ -31,6 +31,7 @@ class Session:
     baselines: str = "baselines"
     # Create the baseline entries that are missing, rather than fail them; `announce` says what was written.
     update: bool = False
+    unexpected_pass: str = "fail"  # of verdict.UNEXPECTED_PASS_POLICIES: does an unexpected pass fail the run
     announce: Callable[[str], None] = print
     results: dict[str, list[SeedResult]] = field(default_factory=dict)
     training_errors: dict[str, BaseException] = field(default_factory=dict)
@@ -144,7 +145,7 @@ class Session:
             {self.baseline_key(name): sample_count(get_framing(name)) for name in names},
         )
 
-    def expected_failure(self, name: str, check: str = "accuracy") -> str | None:
+    def expected_failure(self, name: str, check: str = "accuracy") -> Expectation | None:
         from alphabench import compat
 
         return known_deviation(self.environment, name, check, compat.keras.__version__, self.path)
@@ -163,11 +164,12 @@ class Session:
             if not expected["training"]:
                 traceback.print_exception(error)
             message = f"{type(error).__name__}: {error}".splitlines()[0]
-            return verdict.judge(name, verdict.failures_of(name, None, [], self.path, message), expected)
+            return verdict.judge(name, verdict.failures_of(name, None, [], self.path, message), expected,
+                                 unexpected_pass=self.unexpected_pass)
         if self.overridden:  # expectations and baselines hold for the tutorial's settings only
             return verdict.judge(name, [], {}, judged=False)
         failures = verdict.failures_of(name, self.summary(name), self.findings([name]), self.path)
-        return verdict.judge(name, failures, expected)
+        return verdict.judge(name, failures, expected, unexpected_pass=self.unexpected_pass)
 
     def contract_verdict(self, name: str) -> verdict.Verdict:
         """Whether Keras keeps one of the contracts the tutorial relies on (alphabench.contracts)."""
@@ -175,4 +177,5 @@ class Session:
 
         seen = contracts.get_contract(name).violation()
         failures = [verdict.Failure("contract", seen, name)] if seen else []
-        return verdict.judge(name, failures, {"contract": self.expected_failure(name, "contract")})
+        return verdict.judge(name, failures, {"contract": self.expected_failure(name, "contract")},
+                             unexpected_pass=self.unexpected_pass)

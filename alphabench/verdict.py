@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from alphabench.deviations import MEASURED, Expectation, KnownDeviation
 from alphabench.gate import Finding
 from alphabench.summary import Summary
 
@@ -43,15 +44,22 @@ def failures_of(framing: str, summary: Summary | None, findings: Sequence[Findin
     return tuple(failures)
 
 
+# What an unexpected pass does to a run (options.add_unexpected_pass_option): "fail" it (the
+# default, and alphabench's own CI), or "warn": report it as prominently and let the run pass.
+UNEXPECTED_PASS_POLICIES = ("fail", "warn")
+
+
 @dataclass(frozen=True)
 class Verdict:
     """The verdict on one subject: a framing, or one of the contracts (alphabench.contracts)."""
 
     subject: str
     failures: tuple[Failure, ...]
-    # Known deviations of this environment, by check: each must fail (a strict expected failure).
-    expected: Mapping[str, str] = field(default_factory=dict)
+    # Known deviations of this environment and release, by check, as far as their measurements
+    # reach here (deviations.Expectation): where one is predicted, the check must fail.
+    expected: Mapping[str, Expectation] = field(default_factory=dict)
     judged: bool = True
+    unexpected_pass: str = "fail"  # of UNEXPECTED_PASS_POLICIES
 
     def lines(self, check: str | None = None) -> list[str]:
         return [f.line for f in self.failures if check is None or f.check == check]
@@ -60,13 +68,20 @@ class Verdict:
     def unexpected_failures(self) -> list[Failure]:
         return [f for f in self.failures if f.check not in self.expected and "training" not in self.expected]
 
+    def _shown(self, expectation: Expectation) -> bool:
+        """Whether the deviation shows: any check it breaks failed (any at all, if it breaks training)."""
+        checks = {c for c, e in self.expected.items() if e == expectation}
+        return bool(self.failures) if "training" in checks else bool(checks & {f.check for f in self.failures})
+
     @property
     def unexpected_passes(self) -> list[str]:
-        """Checks recorded as failing here that passed: the deviation is fixed, or has changed."""
+        """Checks a deviation predicts failing here that passed: it is fixed, or has changed. Beyond
+        the releases it was measured on (or before them) a pass is not unexpected."""
         failed = {f.check for f in self.failures}
-        if "training" in self.expected:
+        predicted = [c for c, e in self.expected.items() if e.predicted]
+        if "training" in predicted:
             return [] if failed else ["training"]
-        return [check for check in self.expected if check not in failed]
+        return [check for check in predicted if check not in failed]
 
     @property
     def status(self) -> str:
@@ -80,13 +95,55 @@ class Verdict:
 
     @property
     def fails_run(self) -> bool:
-        return self.status in (FAIL, UNEXPECTED_PASS)
+        return self.status == FAIL or (self.status == UNEXPECTED_PASS and self.unexpected_pass == "fail")
+
+    def explanations(self, causes: bool = True) -> list[str]:
+        """What a report adds to the failures: each unexpected pass (prominently: a recorded
+        deviation no longer holds), where a deviation's measurements do not reach this release what
+        that means, and with `causes` each expected failure's cause."""
+        if not self.judged:
+            return []
+        found = []
+        for expectation in dict.fromkeys(self.expected.values()):
+            shown = self._shown(expectation)
+            checks = [c for c, e in self.expected.items() if e == expectation and c in self.unexpected_passes]
+            if checks:
+                release = f" on Keras {expectation.release}" if expectation.release else ""
+                warned = " (--unexpected-pass warn: not failing the run)" if self.unexpected_pass == "warn" else ""
+                cause = f": {expectation.why}" if causes else ""
+                found.append(f"UNEXPECTED PASS {self.subject}: recorded as failing ({', '.join(checks)}){release}, "
+                             f"but passed{warned}{cause}")
+            elif shown and causes:
+                found.append(f"expected failure {self.subject}: {expectation.why}")
+            note = expectation.note(shown)
+            if note:
+                found.append(f"note {self.subject}: {note}")
+        return found
 
 
-def judge(subject: str, failures: Sequence[Failure], expected: Mapping[str, str | None],
-          judged: bool = True) -> Verdict:
-    """The verdict on one subject; `expected`: check -> why it is a known deviation here (or None)."""
-    return Verdict(subject, tuple(failures), {c: why for c, why in expected.items() if why}, judged)
+def expected_outcome(expectation: Expectation | None, unexpected_pass: str = "fail") -> tuple[str, bool] | None:
+    """For a test of a check a deviation breaks: (reason, strict) of its expected failure, or None.
+    Strict (a pass fails the test) where the deviation is predicted and unexpected passes fail."""
+    if expectation is None:
+        return None
+    position = expectation.position
+    reason = f"{expectation.why}; {position}" if position else expectation.why
+    return reason, expectation.predicted and unexpected_pass == "fail"
+
+
+def judge(subject: str, failures: Sequence[Failure], expected: Mapping[str, Expectation | str | None],
+          judged: bool = True, unexpected_pass: str = "fail") -> Verdict:
+    """The verdict on one subject; `expected`: check -> the known deviation here (deviations.known_deviation),
+    a plain reason for one that holds on every release, or None."""
+    if unexpected_pass not in UNEXPECTED_PASS_POLICIES:
+        raise ValueError(f"unexpected_pass must be one of {UNEXPECTED_PASS_POLICIES}; got {unexpected_pass!r}")
+    standing = {c: why if isinstance(why, Expectation) else _everywhere(subject, c, why)
+                for c, why in expected.items() if why}
+    return Verdict(subject, tuple(failures), standing, judged, unexpected_pass)
+
+
+def _everywhere(subject: str, check: str, why: str) -> Expectation:
+    return Expectation(KnownDeviation("", subject, (check,), why), None, MEASURED)
 
 
 @dataclass(frozen=True)
@@ -111,4 +168,6 @@ class RunVerdict:
         if not judged and not self.contracts:
             return f"verdict: not judged: 0/{len(self.framings)} framings judged (settings overridden)"
         head = f"FAIL ({', '.join(self.failed)})" if self.failed else "ok"
-        return f"verdict: {head}: {counts} as expected"
+        warned = [v.subject for v in self.contracts + self.framings if v.status == UNEXPECTED_PASS and not v.fails_run]
+        tail = f"; UNEXPECTED PASS ({', '.join(warned)}), not failing the run (--unexpected-pass warn)" if warned else ""
+        return f"verdict: {head}: {counts} as expected{tail}"

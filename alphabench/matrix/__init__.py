@@ -13,7 +13,7 @@ The outside process judges the cells, here or after merging the files of separat
 each framing of a cell by its own expectations, against the neighbouring cell (the next older
 release of the same Keras line on the same backend: what a user upgrading one step sees) and
 against the committed baseline of its environment, by the gate's cross-environment rules, with
-alphabench.verdict deciding and the known deviations (with their Keras ranges) making expected
+alphabench.verdict deciding and the known deviations (bounded by the releases measured) making expected
 failures. Throughput is left out of those comparisons: a figure from another process, cell or
 machine cannot tell a slower release from a busier machine. Between neighbouring cells of one
 matrix run it is measured A/B instead, in alternating rounds (alphabench.abtest).

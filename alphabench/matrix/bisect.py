@@ -1,7 +1,10 @@
-"""`alphabench bisect`: the first Keras release between a good and a bad one where a framing fails.
+"""`alphabench bisect`: between two Keras releases, the first where a framing breaks (its first bad
+release) or where it is fixed again (its first good one).
 
-Each probe is one matrix cell (its file kept, so a rerun probes nothing twice); verdict.fails_run
-says whether a release is bad.
+Each probe is one matrix cell (its file kept, so a rerun probes nothing twice). A probe is judged
+by the one verdict (verdict.judge) but read for what it measured, not for what a known deviation
+expects: the checks that change between the two ends are what is bisected, so a deviation's own
+range can be bounded by bisect both ways (deviations.KnownDeviation's measured_bad and measured_good).
 """
 
 from __future__ import annotations
@@ -20,35 +23,63 @@ from alphabench.matrix.judging import judge_cell
 from alphabench.matrix.rendering import shown_as
 from alphabench.matrix.running import run_cell
 
+# What is sought: "break", the first release failing a check the older end passes; "fix", the first
+# passing every check the older end fails and the newer end passes.
+BREAK, FIX = "break", "fix"
+DIRECTIONS = (BREAK, FIX)
 
-def first_bad(versions: Sequence[str], is_bad: Callable[[str], bool]) -> tuple[str, list[str]]:
-    """The first bad version, given versions[0] good and versions[-1] bad; and the versions probed.
 
-    Binary search: each probe halves the range between the last good and the first bad known.
-    """
-    good, bad = 0, len(versions) - 1
+def first_changed(versions: Sequence[str], changed: Callable[[str], bool]) -> tuple[str, list[str]]:
+    """The first version where `changed` holds, given it does not on versions[0] and does on
+    versions[-1]; and the versions probed. Binary search: each probe halves the range between the
+    last version known unchanged and the first known changed."""
+    before, after = 0, len(versions) - 1
     probed = []
-    while bad - good > 1:
-        middle = (good + bad) // 2
+    while after - before > 1:
+        middle = (before + after) // 2
         probed.append(versions[middle])
-        if is_bad(versions[middle]):
-            bad = middle
+        if changed(versions[middle]):
+            after = middle
         else:
-            good = middle
-    return versions[bad], probed
+            before = middle
+    return versions[after], probed
 
 
-def between(versions: Iterable[str], good: str, bad: str) -> list[str]:
-    """Final releases from `good` to `bad`, both included, oldest first; both must be listed in `versions`."""
+def bisect_releases(versions: Sequence[str], failed_checks: Callable[[str], frozenset[str]], direction: str = BREAK
+                    ) -> tuple[str, list[str], frozenset[str]]:
+    """(first bad release, or with FIX the first good one; the releases probed between the ends;
+    the checks bisected). `failed_checks(release)`: the checks the framing fails there.
+
+    UsageError unless the ends differ that way: with BREAK the newer end fails a check the older
+    passes, with FIX the older end fails a check the newer passes."""
+    if direction not in DIRECTIONS:
+        raise UsageError(f"direction must be one of {', '.join(DIRECTIONS)}; got {direction!r}")
+    older, newer = failed_checks(versions[0]), failed_checks(versions[-1])
+    checks = frozenset(newer - older if direction == BREAK else older - newer)
+    if not checks:
+        failing, passing = (versions[-1], versions[0]) if direction == BREAK else (versions[0], versions[-1])
+        other = "fix finds where a failure ends" if direction == BREAK else "break finds where a failure starts"
+        raise UsageError(f"bisect --direction {direction} needs Keras {failing} failing a check Keras {passing} "
+                         f"passes; failing on {versions[0]}: {', '.join(sorted(older)) or 'none'}, on {versions[-1]}: "
+                         f"{', '.join(sorted(newer)) or 'none'} (--direction {other})")
+    if direction == BREAK:
+        first, probed = first_changed(versions, lambda v: bool(checks & failed_checks(v)))
+    else:
+        first, probed = first_changed(versions, lambda v: not checks & failed_checks(v))
+    return first, probed, checks
+
+
+def between(versions: Iterable[str], older: str, newer: str) -> list[str]:
+    """Final releases from `older` to `newer`, both included, oldest first; both must be listed in `versions`."""
     versions = list(versions)
     try:
-        low, high = Version(good), Version(bad)
+        low, high = Version(older), Version(newer)
     except InvalidVersion as error:
-        raise UsageError(f"{error}: GOOD and BAD are Keras releases, e.g. 3.2.1") from None
+        raise UsageError(f"{error}: OLDER and NEWER are Keras releases, e.g. 3.2.1") from None
     if not low < high:
-        raise UsageError(f"GOOD ({good}) must be an older release than BAD ({bad})")
+        raise UsageError(f"OLDER ({older}) must be an older release than NEWER ({newer})")
     listed = {Version(v) for v in versions}
-    missing = [text for text, version in ((good, low), (bad, high)) if version not in listed]
+    missing = [text for text, version in ((older, low), (newer, high)) if version not in listed]
     if missing:
         newest = max(listed, default=None)
         raise UsageError(f"Keras {' and '.join(missing)}: not a release the package index lists "
@@ -58,10 +89,10 @@ def between(versions: Iterable[str], good: str, bad: str) -> list[str]:
 
 
 def bisect(versions: Sequence[str], framing: str, backend: str, directory: Path, source: Path, references: dict,
-           seeds: str | None, torch: str, find_links: Sequence[str] = (), log=print
+           seeds: str | None, torch: str, find_links: Sequence[str] = (), log=print, direction: str = BREAK
            ) -> tuple[str, list[str], verdict.Verdict]:
-    """(first failing release, releases probed, its verdict); UsageError unless versions[0] passes and
-    versions[-1] fails. `backend`: a name, or NAME==VERSION to hold it."""
+    """(first bad release, or with FIX the first good one; releases probed; its verdict).
+    `backend`: a name, or NAME==VERSION to hold it."""
     judged_by_version: dict[str, verdict.Verdict] = {}
 
     def judged(version: str) -> verdict.Verdict:
@@ -78,9 +109,12 @@ def bisect(versions: Sequence[str], framing: str, backend: str, directory: Path,
             log(f"  Keras {version}: {shown_as(judged_by_version[version])}")
         return judged_by_version[version]
 
-    for version, must_fail in ((versions[0], False), (versions[-1], True)):
-        if judged(version).fails_run != must_fail:
-            raise UsageError(f"{framing} {'passes' if must_fail else 'fails'} on Keras {version}: "
-                             f"bisect needs GOOD passing and BAD failing")
-    first, probed = first_bad(versions, lambda v: judged(v).fails_run)
+    def failed_checks(version: str) -> frozenset[str]:
+        found = judged(version)
+        unmeasured = [f.line for f in found.failures if f.rule == "cell"]
+        if unmeasured:  # the cell could not be built or run: nothing was measured there
+            raise UsageError(f"cannot probe Keras {version}: {unmeasured[0]}")
+        return frozenset(f.check for f in found.failures)
+
+    first, probed, _ = bisect_releases(versions, failed_checks, direction)
     return first, probed, judged(first)

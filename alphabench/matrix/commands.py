@@ -9,7 +9,7 @@ from pathlib import Path
 
 from alphabench import atomic, options
 from alphabench.matrix.ab import run_ab
-from alphabench.matrix.bisect import between, bisect
+from alphabench.matrix.bisect import BREAK, DIRECTIONS, between, bisect
 from alphabench.matrix.cells import BACKENDS, DEFAULT_FRAMINGS, DEFAULT_TORCH, Cell, default_cells, ordered, parse_cells
 from alphabench.matrix.files import cell_file, load_ab, load_cells
 from alphabench.matrix.index import index_versions
@@ -46,10 +46,14 @@ def add_commands(commands) -> None:
     cell.add_argument("--seeds", type=options.seed_list, default=None, metavar="SEEDS")
     cell.set_defaults(command=_cell_command)
 
-    bisect_parser = commands.add_parser("bisect", help="find the first Keras release between GOOD and BAD where a "
-                                        "framing fails, one matrix cell per probe")
-    bisect_parser.add_argument("good", metavar="GOOD", help="a Keras release where the framing passes, e.g. 3.2.1")
-    bisect_parser.add_argument("bad", metavar="BAD", help="a later release where it fails")
+    bisect_parser = commands.add_parser("bisect", help="find the first Keras release between OLDER and NEWER where a "
+                                        "framing breaks (or with --direction fix, where it is fixed), one matrix cell per probe")
+    bisect_parser.add_argument("older", metavar="OLDER", help="a Keras release where the framing passes "
+                               "(with --direction fix: fails), e.g. 3.2.1")
+    bisect_parser.add_argument("newer", metavar="NEWER", help="a later release where it fails (with --direction fix: passes)")
+    bisect_parser.add_argument("--direction", choices=DIRECTIONS, default=BREAK,
+                               help="break (default): the first release failing a check OLDER passes; fix: the first "
+                               "passing every check OLDER fails and NEWER passes (a known deviation's end)")
     bisect_parser.add_argument("--framing", type=options.framing_name, required=True)
     bisect_parser.add_argument("--backend", choices=BACKENDS, default="tensorflow")
     bisect_parser.add_argument("--backend-version", metavar="V", help="hold the backend at this version "
@@ -127,11 +131,13 @@ def _cell_command(args) -> int:
 
 def _bisect_command(args) -> int:
     # Both ends checked against the index before anything is built.
-    versions = between(index_versions("keras"), args.good, args.bad)
+    versions = between(index_versions("keras"), args.older, args.newer)
     backend = f"{args.backend}=={args.backend_version}" if args.backend_version else args.backend
     first, probed, judged = bisect(versions, args.framing, backend, Path(args.dir), _source(),
-                                   reference_baselines(args.baselines), args.seeds, args.torch, args.find_links, _log)
-    print(f"{args.framing} on {args.backend}: first failing release Keras {first} "
+                                   reference_baselines(args.baselines), args.seeds, args.torch, args.find_links, _log,
+                                   args.direction)
+    found = "first failing release" if args.direction == BREAK else "first release fixed again"
+    print(f"{args.framing} on {args.backend}: {found} Keras {first} "
           f"({len(probed)} probes between {versions[0]} and {versions[-1]}, {len(versions)} releases: "
           f"{', '.join(probed) or 'none'})")
     for line in lines(judged):

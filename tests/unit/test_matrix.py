@@ -4,6 +4,7 @@ import dataclasses
 import json
 
 import pytest
+from packaging.version import Version
 
 from alphabench import atomic, verdict
 from alphabench.errors import UsageError
@@ -81,13 +82,86 @@ def test_bisect_halves_the_range_and_finds_the_first_bad_release():
         probed.append(version)
         return versions.index(version) >= 11
 
-    first, asked = bisect.first_bad(versions, is_bad)
+    first, asked = bisect.first_changed(versions, is_bad)
     assert first == "3.11.0"
     assert asked == probed and len(asked) <= 4  # ceil(log2(15))
-    assert bisect.first_bad(["3.0.0", "3.1.0"], is_bad) == ("3.1.0", [])
+    assert bisect.first_changed(["3.0.0", "3.1.0"], is_bad) == ("3.1.0", [])
     assert bisect.between(["3.2.0", "3.1.1", "3.0.5", "3.1.0rc1", "3.3.0"], "3.0.5", "3.2.0") == ["3.0.5", "3.1.1", "3.2.0"]
     with pytest.raises(UsageError, match="must be an older release"):
         bisect.between(["3.0.5"], "3.2.0", "3.0.5")
+
+
+# A fake history of one framing on one backend: what it fails on each release. Training breaks at
+# 3.4.0 and is fixed at 3.13.0; its accuracy is short of the tutorial's everywhere (a known deviation).
+RELEASES = [f"3.{minor}.0" for minor in range(16)]
+
+
+def _history(release):
+    minor = int(release.split(".")[1])
+    return frozenset({"accuracy"} | ({"training"} if 4 <= minor < 13 else set()))
+
+
+def test_bisect_finds_the_first_bad_release_of_a_break_and_the_first_good_release_of_a_fix():
+    probed = []
+
+    def failed_checks(release):
+        probed.append(release)
+        return _history(release)
+
+    first, asked, checks = bisect.bisect_releases(RELEASES[:8], failed_checks, bisect.BREAK)
+    assert (first, checks) == ("3.4.0", {"training"})  # the check both ends fail is not what is bisected
+    first, asked, checks = bisect.bisect_releases(RELEASES[4:], failed_checks, bisect.FIX)
+    assert (first, checks) == ("3.13.0", {"training"}) and len(asked) <= 4
+
+
+def test_bisect_refuses_ends_that_do_not_differ_the_way_asked_naming_the_other_direction():
+    with pytest.raises(UsageError, match="needs Keras 3.0.0 failing a check Keras 3.7.0 passes.*--direction break"):
+        bisect.bisect_releases(RELEASES[:8], _history, bisect.FIX)
+    with pytest.raises(UsageError, match="needs Keras 3.15.0 failing a check Keras 3.4.0 passes.*--direction fix"):
+        bisect.bisect_releases(RELEASES[4:], _history, bisect.BREAK)
+    with pytest.raises(UsageError, match="direction must be one of break, fix"):
+        bisect.bisect_releases(RELEASES, _history, "sideways")
+
+
+def test_bisect_fix_probes_cells_and_reads_what_they_measured_not_what_a_deviation_expects(tmp_path, monkeypatch):
+    # Torch cannot train the stateful framing on 3.14.0 (a known deviation: an expected failure, not a
+    # failed run); where it trains again is found by probing cells, each judged by the one verdict.
+    trains_from = "3.14.2"
+    versions = ["3.14.0", "3.14.1", "3.14.2", "3.14.3", "3.15.0"]
+    ran = []
+
+    def run_cell(cell, directory, source, framings, seeds, find_links, log):
+        ran.append(cell.keras_version)
+        fingerprint = dataclasses.replace(UPGRADED, environment="keras3-torch", keras_version=cell.keras_version)
+        errors = {} if Version(cell.keras_version) >= Version(trains_from) else {"stateful": "RuntimeError: inplace"}
+        document = _document(f"keras=={cell.keras_version}/torch", environment=fingerprint,
+                             keras_version=cell.keras_version, framings=["stateful"], contracts={},
+                             expectations={"stateful": []}, training_errors=errors)
+        atomic.write_json(files.cell_file(directory, cell), document)
+
+    monkeypatch.setattr(bisect, "run_cell", run_cell)
+    first, probed, judged = bisect.bisect(versions, "stateful", "torch", tmp_path, tmp_path, {}, None, "2.13.0+cpu",
+                                          log=lambda line: None, direction=bisect.FIX)
+    assert first == trains_from and judged.failures == ()
+    assert sorted(ran) == sorted({"3.14.0", "3.15.0", *probed})
+
+
+def test_the_bisect_command_takes_a_direction_and_says_what_it_found(tmp_path, monkeypatch, capsys):
+    from alphabench import cli
+    from alphabench.matrix import commands
+
+    monkeypatch.setattr(commands, "index_versions", lambda name: ["3.13.2", "3.14.0", "3.15.1"])
+    asked = {}
+
+    def fake_bisect(versions, framing, backend, *args):
+        asked.update(versions=versions, direction=args[-1])
+        return "3.15.1", ["3.14.0"], verdict.judge(framing, [], {})
+
+    monkeypatch.setattr(commands, "bisect", fake_bisect)
+    status = cli.main(["bisect", "3.13.2", "3.15.1", "--framing", "stateful", "--backend", "torch",
+                       "--direction", "fix", "--dir", str(tmp_path)])
+    assert status == 0 and asked == {"versions": ["3.13.2", "3.14.0", "3.15.1"], "direction": "fix"}
+    assert "stateful on torch: first release fixed again Keras 3.15.1 (1 probes" in capsys.readouterr().out
 
 
 def _document(cell_text, accuracies=(0.84, 0.84, 0.88), environment=ENVIRONMENT, **fields):
@@ -144,6 +218,35 @@ def test_a_failure_a_known_deviation_records_is_expected_and_others_are_errors()
     assert _shown(_judge(broken))["one_char"] == (
         rendering.ERROR, ("one_char: training failed (KeyError: 'replica_0_loss')",))
     assert _judge(broken)["one_char"].fails_run and judging.is_error(_judge(broken)["one_char"])
+
+
+def _stateful_cell(backend, keras, version, expectations=(), training_error=None):
+    fingerprint = dataclasses.replace(UPGRADED, environment=f"keras3-{backend}", keras_version=version)
+    return _judge(_document(f"{keras}=={version}/{backend}", environment=fingerprint, keras_version=version,
+                            framings=["stateful"], contracts={},
+                            expectations={"stateful": [list(e) for e in expectations]},
+                            training_errors={"stateful": training_error} if training_error else {}))["stateful"]
+
+
+def test_a_deviation_holds_where_it_was_measured_and_beyond_the_last_release_measured_is_known_not_a_regression():
+    stateful_jax = [("accuracy", "stateful: median accuracy 76% below 100%"), ("probes", "stateful: recites BBBB")]
+    # Still there in a nightly newer than the last release measured: known, not a regression.
+    newer = _stateful_cell("jax", "keras-nightly", "3.16.0.dev2026112503", stateful_jax)
+    assert newer.status == verdict.EXPECTED_FAILURE and not newer.fails_run
+    assert ("note stateful: known, still present in Keras 3.16.0.dev2026112503 (last measured 3.16.0.dev2026102704)"
+            in judging.lines(newer))
+    # Gone there: a pass, with a note that it may be fixed.
+    fixed = _stateful_cell("jax", "keras-nightly", "3.16.0.dev2026112503")
+    assert rendering.shown_as(fixed) == rendering.PASS
+    assert any("it may be fixed (last measured bad 3.16.0.dev2026102704" in line for line in judging.lines(fixed))
+    # Keras 3.13.2 trains the stateful framing on torch, as measured: a pass, not an unexpected one.
+    assert _stateful_cell("torch", "keras", "3.13.2").status == verdict.OK
+    cannot = "RuntimeError: one of the variables needed for gradient computation has been modified by an inplace operation"
+    assert _stateful_cell("torch", "keras", "3.14.0", training_error=cannot).status == verdict.EXPECTED_FAILURE
+    # Inside a measured range, not measured: a pass there is an UNEXPECTED PASS, and fails the matrix.
+    inside = _stateful_cell("torch", "keras", "3.11.3")
+    assert inside.status == verdict.UNEXPECTED_PASS and inside.fails_run
+    assert any(line.startswith("note stateful: Keras 3.11.3 not measured") for line in judging.lines(inside))
 
 
 def test_a_cell_that_imported_another_keras_than_asked_is_an_error_not_a_result():

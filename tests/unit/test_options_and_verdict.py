@@ -3,7 +3,8 @@ import argparse
 import pytest
 
 from alphabench.framings import get_framing
-from alphabench.options import positive_int, seed_list
+from alphabench.deviations import KnownDeviation
+from alphabench.options import add_unexpected_pass_option, positive_int, seed_list
 from alphabench import verdict
 from alphabench.summary import Summary
 from fakes import fake_result
@@ -85,6 +86,81 @@ def test_the_runs_verdict_and_exit_status_follow_from_the_framings():
     assert with_contracts.exit_status == 1
     unjudged = verdict.RunVerdict((verdict.judge("one_char", [], {}, judged=False),))
     assert unjudged.line().startswith("verdict: not judged") and unjudged.exit_status == 0
+
+
+# A deviation measured bad on 3.0.5 and 3.14.0, good on 3.13.2: two ranges, [3.0.5, 3.13.2) and [3.14.0, ...).
+CANNOT_TRAIN = KnownDeviation("keras3-torch", "stateful", ("training",), "cannot train",
+                              measured_bad=("3.0.5", "3.14.0"), measured_good=("3.13.2",))
+
+
+def _judged(release, fails, unexpected_pass="fail"):
+    expected = {check: CANNOT_TRAIN.expectation(release) for check in ("training", "accuracy")}
+    return verdict.judge("stateful", [failure("training")] if fails else [], expected, unexpected_pass=unexpected_pass)
+
+
+@pytest.mark.parametrize(
+    "release, fails, status, fails_run, note",
+    [
+        # (a) measured bad: it must fail; a pass is an unexpected pass.
+        ("3.0.5", True, "expected failure", False, None),
+        ("3.0.5", False, "UNEXPECTED PASS", True, None),
+        # (c) inside a range, not measured: a failure is expected, with a note; a pass is unexpected.
+        ("3.5.0", True, "expected failure", False, "Keras 3.5.0 not measured: between 3.0.5 (bad) and 3.13.2 (good)"),
+        ("3.5.0", False, "UNEXPECTED PASS", True, "and it passes: the range is wrong here"),
+        # (b) newer than the last release measured, which was bad: known, still present; or maybe fixed.
+        ("3.20.0", True, "expected failure", False, "known, still present in Keras 3.20.0 (last measured 3.14.0)"),
+        ("3.20.0", False, "ok", False, "not shown in Keras 3.20.0: it may be fixed (last measured bad 3.14.0"),
+        # Older than a range's first measured bad release, not measured: explained if it shows.
+        ("3.13.5", True, "expected failure", False, "known, present in Keras 3.13.5 (not measured; first measured bad 3.14.0)"),
+        ("3.13.5", False, "ok", False, None),
+        # Measured good: the deviation does not hold there, a failure is a regression.
+        ("3.13.2", True, "FAIL", True, None),
+        ("3.13.2", False, "ok", False, None),
+    ],
+)
+def test_a_deviation_is_judged_by_how_far_its_measurements_reach(release, fails, status, fails_run, note):
+    decided = _judged(release, fails)
+    assert (decided.status, decided.fails_run) == (status, fails_run)
+    notes = [line for line in decided.explanations() if line.startswith("note stateful: ")]
+    assert notes == ([f"note stateful: {note}"] if note else []) or note in notes[0]
+    if status == "UNEXPECTED PASS":  # said prominently, naming what was recorded
+        assert f"UNEXPECTED PASS stateful: recorded as failing (training) on Keras {release}, but passed: cannot train (" \
+            "measured bad on Keras 3.0.5, 3.14.0; good on 3.13.2)" in decided.explanations()
+
+
+def test_an_unexpected_pass_fails_the_run_unless_the_user_chose_warn():
+    strict, warned = _judged("3.0.5", fails=False), _judged("3.0.5", fails=False, unexpected_pass="warn")
+    assert strict.status == warned.status == "UNEXPECTED PASS"
+    assert strict.fails_run and not warned.fails_run
+    assert any("(--unexpected-pass warn: not failing the run)" in line for line in warned.explanations())
+    ok = verdict.judge("one_char", [], {})
+    assert verdict.RunVerdict((ok, strict)).exit_status == 1
+    assert verdict.RunVerdict((ok, warned)).exit_status == 0
+    assert verdict.RunVerdict((ok, warned)).line() == (
+        "verdict: ok: 2/2 framings as expected; UNEXPECTED PASS (stateful), not failing the run (--unexpected-pass warn)")
+    with pytest.raises(ValueError, match="unexpected_pass must be one of"):
+        verdict.judge("one_char", [], {}, unexpected_pass="ignore")
+
+
+@pytest.mark.parametrize(
+    "release, unexpected_pass, strict",
+    [("3.0.5", "fail", True), ("3.5.0", "fail", True), ("3.20.0", "fail", False), ("3.13.5", "fail", False),
+     ("3.0.5", "warn", False)],
+)
+def test_a_test_expects_a_deviations_failure_strictly_only_where_it_is_predicted_and_passes_fail(
+        release, unexpected_pass, strict):
+    reason, strict_found = verdict.expected_outcome(CANNOT_TRAIN.expectation(release), unexpected_pass)
+    assert strict_found == strict and reason.startswith("cannot train (measured bad on Keras 3.0.5, 3.14.0")
+    assert verdict.expected_outcome(CANNOT_TRAIN.expectation("3.13.2")) is None
+
+
+def test_the_unexpected_pass_option_is_one_definition_for_the_cli_and_the_plugin():
+    parser = argparse.ArgumentParser()
+    add_unexpected_pass_option(parser.add_argument, "alphabench-")
+    assert parser.parse_args([]).alphabench_unexpected_pass == "fail"
+    assert parser.parse_args(["--alphabench-unexpected-pass", "warn"]).alphabench_unexpected_pass == "warn"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--alphabench-unexpected-pass", "ignore"])
 
 
 def test_a_reference_path_run_is_judged_as_the_reference_check():

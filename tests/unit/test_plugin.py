@@ -1,5 +1,9 @@
 """The pytest plugin's scheduling: under `pytest -n`, each framing's tests share one worker."""
 
+from pathlib import Path
+
+import alphabench
+
 pytest_plugins = ("pytester",)
 
 GROUPED_TESTS = """
@@ -69,3 +73,48 @@ def test_dash_dash_alphabench_collects_the_installed_suite_in_any_directory(pyte
     ):  # readable ids, starting at the suite's directory (JUnit XML shows them)
         result.stdout.fnmatch_lines([test_id])
     assert result.ret == 0
+
+
+DEVIATION_TESTS = """
+import pytest
+from alphabench.deviations import KnownDeviation
+from alphabench.pytest_plugin import expect_known_deviation
+
+CANNOT_TRAIN = KnownDeviation("keras3-torch", "stateful", ("training",), "cannot train", measured_bad=("3.0.5",))
+
+class Session:
+    def __init__(self, release, unexpected_pass):
+        self.release, self.unexpected_pass = release, unexpected_pass
+
+    def expected_failure(self, name, check):
+        return CANNOT_TRAIN.expectation(self.release)
+
+CASES = [("3.0.5", "fail"), ("3.0.5", "warn"), ("3.1.0", "fail")]  # measured bad; newer than the last measured
+
+@pytest.mark.parametrize("release, unexpected_pass", CASES)
+def test_passes(request, release, unexpected_pass):
+    expect_known_deviation(request, Session(release, unexpected_pass), "stateful", "training")
+
+@pytest.mark.parametrize("release, unexpected_pass", CASES)
+def test_fails(request, release, unexpected_pass):
+    expect_known_deviation(request, Session(release, unexpected_pass), "stateful", "training")
+    assert False, "cannot train"
+
+def test_the_option(alphabench):
+    print("unexpected pass:", alphabench.unexpected_pass)
+"""
+
+
+def test_an_expected_failure_is_strict_only_where_measured_and_unexpected_passes_fail_the_run(pytester, monkeypatch):
+    # The alphabench under test, not whichever one is installed (an editable install of another checkout).
+    monkeypatch.setenv("PYTHONPATH", str(Path(alphabench.__file__).parents[1]))
+    pytester.makepyfile(test_deviation=DEVIATION_TESTS)
+    result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider", "-rxX")
+    # Only the pass at the measured-bad release under the default policy fails; every failure is expected.
+    result.assert_outcomes(failed=1, xpassed=2, xfailed=3, passed=1)
+    result.stdout.fnmatch_lines(["*unexpected pass: fail*"])
+    result.stdout.fnmatch_lines(["*test_passes?3.0.5-fail?*", "*XPASS(strict)*cannot train*",
+                                 "XPASS*test_passes?3.1.0-fail?*newer than the last release measured (3.0.5, bad)*"])
+    result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider", "--alphabench-unexpected-pass", "warn",
+                                           "-k", "the_option")
+    result.stdout.fnmatch_lines(["*unexpected pass: warn*"])
