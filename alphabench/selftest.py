@@ -199,11 +199,11 @@ class Selftest:
         calibration = self.session.calibration
         here = Baseline(results[0].environment, calibration,
                         {key: BaselineEntry.from_results(self.unchanged(framing, path), calibration)})
+        expected = session.expectations(framing)
         judgements = []
         for regime, baseline in zip(REGIMES, (here, self.committed)):
             findings = gate.compare_all(baseline, {key: results}, calibration, {key: sample_count(get_framing(framing))})
             failures = verdict.failures_of(framing, session.summary(framing), findings, path)
-            expected = {check: session.expected_failure(framing, check) for check in ("accuracy", "probes", "reference")}
             decided = verdict.judge(framing, [*failures, *contract_failures, *extra], expected)
             judgements.append(Judgement(regime, tuple(decided.unexpected_failures)))
         return judgements

@@ -1,7 +1,10 @@
 """The one place that decides: a framing's verdict from everything judged about it, and the run's.
 
-The CLI's table and exit status, the report, the selftest and the training tests all ask this
-module; none of them decides on its own.
+What a framing or contract is expected to do here (`expectations`: the known deviations of its
+environment, release and path) is assembled here too, and `judge` decides. The session (so the
+CLI's table and the training tests), the matrix and its bisect, and the selftest all ask this
+module; none of them decides on its own. A command's exit status is RunVerdict's, or that of a
+typed outcome of its own module built from these verdicts.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from alphabench.deviations import known_deviation
 from alphabench.gate import Finding
 from alphabench.summary import Summary
 
@@ -26,6 +30,18 @@ class Failure:
 def check_name(check: str, path: str) -> str:
     """A reference-path run's accuracy, probes and baseline are judged as one check, "reference"."""
     return "reference" if path == "reference" else check
+
+
+FRAMING_CHECKS = ("training", "accuracy", "probes", "baseline")
+
+
+def expectations(environment: str, subject: str, keras_version: str | None, path: str | None = None,
+                 contract: bool = False) -> dict[str, str | None]:
+    """What `subject` is expected to do in this environment, release and path: check -> why it is a
+    known deviation (alphabench.deviations), or None. A contract has one check, "contract"; a
+    framing the checks its failures come under (check_name: "reference" on the reference path)."""
+    checks = ("contract",) if contract else tuple(dict.fromkeys(check_name(c, path or "") for c in FRAMING_CHECKS))
+    return {check: known_deviation(environment, subject, check, keras_version, path) for check in checks}
 
 
 def failures_of(framing: str, summary: Summary | None, findings: Sequence[Finding], path: str,
@@ -87,6 +103,11 @@ def judge(subject: str, failures: Sequence[Failure], expected: Mapping[str, str 
           judged: bool = True) -> Verdict:
     """The verdict on one subject; `expected`: check -> why it is a known deviation here (or None)."""
     return Verdict(subject, tuple(failures), {c: why for c, why in expected.items() if why}, judged)
+
+
+def contract_verdict(name: str, violation: str | None, expected: Mapping[str, str | None]) -> Verdict:
+    """A contract's verdict from what its check saw (None: kept) and its `expectations`."""
+    return judge(name, [Failure("contract", violation, name)] if violation else [], expected)
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,7 @@ def offline(monkeypatch):
         settings=Settings(framing.units, framing.epochs, framing.batch_size, framing.shuffle, framing.stateful))
     fake_compat = types.ModuleType("alphabench.compat")
     fake_compat.ENVIRONMENT, fake_compat.fingerprint = ENVIRONMENT.environment, lambda: ENVIRONMENT
+    fake_compat.keras = types.SimpleNamespace(__version__=ENVIRONMENT.keras_version)
     for name, module in (("trainer", fake_trainer), ("compat", fake_compat)):
         monkeypatch.setitem(sys.modules, f"alphabench.{name}", module)
         monkeypatch.setattr(f"alphabench.{name}", module, raising=False)
@@ -96,3 +97,24 @@ def test_workers_adding_entries_at_once_lose_none(tmp_path):
         list(pool.map(lambda name: baseline.add_missing(path, {name: fake_results(framing=name)}, 0.2, ENVIRONMENT),
                       names))
     assert sorted(baseline.load(path).framings) == sorted(names)
+
+
+def test_the_baseline_is_read_once_and_each_framing_gated_once_until_the_file_changes(tmp_path, offline, monkeypatch):
+    from alphabench import gate
+
+    baseline.add_missing(tmp_path / "keras3-tensorflow.json", {"one_char": fake_results()}, 0.2, ENVIRONMENT)
+    reads, gated = [], []
+    load, compare_all = baseline.load, gate.compare_all
+    monkeypatch.setattr(baseline, "load", lambda path: reads.append(path) or load(path))
+    monkeypatch.setattr(gate, "compare_all", lambda doc, results, *a: gated.append(list(results)) or
+                        compare_all(doc, results, *a))
+    session = Session(baselines=str(tmp_path), _calibration=0.2)
+    session.verdict("one_char")
+    session.findings(["one_char"])
+    session.load_baseline()
+    assert len(reads) == 1 and gated == [["one_char"]]
+    baseline.add_missing(tmp_path / "keras3-tensorflow.json", {"stateful": fake_results(framing="stateful")}, 0.2,
+                         ENVIRONMENT)
+    reads.clear()
+    session.findings(["one_char"])
+    assert len(reads) == 1 and gated == [["one_char"], ["one_char"]]  # the file changed: read and gated anew
