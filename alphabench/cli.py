@@ -279,34 +279,7 @@ def run_framings(args) -> int:
 
 
 def update_baseline(args) -> int:
-    from alphabench import baseline, compat
-    from alphabench.errors import UsageError
-
-    session = _session(args)
-    if session.overridden:
-        raise UsageError("baselines record each framing's tutorial settings: drop --epochs/--units")
-    session.check_path()
-    current = session.load_baseline()  # a broken baseline file is reported now, not after the training
-    plan = baseline.update_plan(current, session.path, session.seeds, list(dict.fromkeys(args.framings)))
-    runs = [(_session(args, path=path, seeds=seeds), names) for (path, seeds), names in plan.items()]
-    # Refuse an update the environment or the file system forbids now, not after the training.
-    keys = [run.baseline_key(name) for run, names in runs for name in names]
-    baseline.check_update(session.baseline_file, keys, compat.fingerprint())
-    baseline.check_writable(session.baseline_file)
-    results = {}
-    for run, names in runs:
-        _train_all(run, names)
-        for name in names:
-            error = run.training_errors.get(name)
-            if error is None:
-                results[run.baseline_key(name)] = run.train(name)
-            elif run.expected_failure(name, "training"):
-                print(f"{name}: not in the baseline: training failed as recorded ({type(error).__name__})")
-            else:
-                raise error  # a new failure: nothing is written, and its traceback shows
-    for line in baseline.update(session.baseline_file, results, session.calibration, compat.fingerprint()):
-        print(line)
-    print(f"wrote {session.baseline_file}")
+    _session(args).update_baseline(args.framings, _train_all)
     return 0
 
 

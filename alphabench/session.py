@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from alphabench import baseline, gate, verdict
 from alphabench.calibration import calibration_seconds
 from alphabench.data import sample_count
 from alphabench.deviations import known_deviation
+from alphabench.errors import UsageError
 from alphabench.framings import AUTO_PATH, FUSED_SEEDS, Framing, get_framing
 from alphabench.results import Baseline, SeedResult, entry_key
 from alphabench.summary import Summary
@@ -209,3 +210,36 @@ class Session:
         return verdict.contract_verdict(name, contracts.get_contract(name).violation(),
                                         self.expectations(name, contract=True))
 
+    def update_baseline(self, named: Sequence[str], train_all: Callable[[Session, list[str]], None]) -> None:
+        """`alphabench baseline update`: train what baseline.update_plan says, then write the file
+        atomically, each change said to `announce`. `train_all(session, names)` trains (with a display).
+
+        Whatever the environment or the file system forbids is refused before any training; a
+        framing that fails to train is left out where a known deviation says it cannot, else nothing
+        is written and its error is raised.
+        """
+        from alphabench import compat
+
+        if self.overridden:
+            raise UsageError("baselines record each framing's tutorial settings: drop --epochs/--units")
+        self.check_path()
+        current = self.load_baseline()  # a broken baseline file is reported now, not after the training
+        plan = baseline.update_plan(current, self.path, self.seeds, list(dict.fromkeys(named)))
+        runs = [(self.with_options(path=path, seeds=seeds), names) for (path, seeds), names in plan.items()]
+        keys = [run.baseline_key(name) for run, names in runs for name in names]
+        baseline.check_update(self.baseline_file, keys, compat.fingerprint())
+        baseline.check_writable(self.baseline_file)
+        results = {}
+        for run, names in runs:
+            train_all(run, names)
+            for name in names:
+                error = run.training_errors.get(name)
+                if error is None:
+                    results[run.baseline_key(name)] = run.train(name)
+                elif run.expected_failure(name, "training"):
+                    self.announce(f"{name}: not in the baseline: training failed as recorded ({type(error).__name__})")
+                else:
+                    raise error  # a new failure: nothing is written, and its traceback shows
+        for line in baseline.update(self.baseline_file, results, self.calibration, compat.fingerprint()):
+            self.announce(line)
+        self.announce(f"wrote {self.baseline_file}")
