@@ -121,7 +121,7 @@ class Session:
         """What tells one state of the baseline file from another (an atomic write makes a new inode)."""
         try:
             status = self.baseline_file.stat()
-        except FileNotFoundError:
+        except OSError:  # as Path.exists() takes it: no file there
             return None
         return status.st_ino, status.st_mtime_ns, status.st_size
 
