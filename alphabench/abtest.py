@@ -5,14 +5,26 @@ twice as slow from a slower machine. Measured in alternating rounds (ABBA...), t
 falls on both sides alike, and each round's ratio B/A is one paired observation; a one-sided
 Wilcoxon signed-rank test (scipy.stats) on their logarithms says whether B is slower beyond chance,
 and the median ratio how much.
+
+Each measurement of another environment is `alphabench throughput` run by its interpreter
+(measure_in), which prints a Throughput as JSON: `alphabench ab` and the matrix's A/B both read it.
 """
 
 from __future__ import annotations
 
+import errno
+import json
 import math
+import os
+import shutil
 import statistics
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+
+from alphabench.errors import UsageError
+from alphabench.results import Fingerprint
 
 # An A/B comparison is its own check with its own false-alarm budget.
 FALSE_ALARM_BUDGET = 0.01
@@ -33,6 +45,60 @@ def interleaved(measure_a: Callable[[], float], measure_b: Callable[[], float], 
             a = measure_a()
         pairs.append((a, b))
     return pairs
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """One framing's training throughput, and the environment that measured it."""
+
+    steps_per_second: float
+    environment: Fingerprint
+
+    @property
+    def description(self) -> str:
+        """'keras3-tensorflow (Keras 3.15.1, tensorflow 2.21.0)'."""
+        e = self.environment
+        return f"{e.environment} (Keras {e.keras_version}, {e.backend} {e.backend_version})"
+
+    def to_dict(self) -> dict:
+        return {"steps_per_second": self.steps_per_second, **self.environment.as_dict()}
+
+    @classmethod
+    def from_dict(cls, document: Mapping) -> Throughput:
+        return cls(document["steps_per_second"], Fingerprint.from_dict(document))
+
+
+class MeasureError(UsageError):
+    """Another environment could not time a framing: the message says what to give instead."""
+
+
+_ADVICE = "give the other environment's Python, e.g. old-venv/bin/python"
+
+
+def check_interpreter(python: str, framing: str) -> None:
+    """MeasureError now, before any round, unless `python` names a program that can be run."""
+    if Path(python).is_dir():
+        raise MeasureError(f"{python} is a directory, not a Python interpreter; {_ADVICE}")
+    if shutil.which(python) is None:
+        missing = not (os.path.exists(python) or shutil.which(python, mode=os.F_OK))
+        reason = os.strerror(errno.ENOENT if missing else errno.EACCES)
+        raise MeasureError(f"{python} could not time {framing} ({reason}); {_ADVICE}")
+
+
+def measure_in(python: str | os.PathLike, framing: str, epochs: int,
+               environment_variables: Mapping[str, str] | None = None) -> Throughput:
+    """`framing`'s throughput over `epochs`, measured by `alphabench throughput` run by `python`
+    (with `environment_variables` set); MeasureError if it cannot."""
+    command = [str(python), "-m", "alphabench", "throughput", framing, "--epochs", str(epochs)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True,
+                              env={**os.environ, **(environment_variables or {})})
+    except OSError as error:
+        raise MeasureError(f"{python} could not time {framing} ({error.strerror}); {_ADVICE}") from None
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise MeasureError(f"{python} could not time {framing} ({last}); is alphabench installed there?")
+    return Throughput.from_dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 @dataclass(frozen=True)
@@ -57,6 +123,11 @@ class Comparison:
     @property
     def slower(self) -> bool:
         return self.p_value <= FALSE_ALARM_BUDGET and self.ratio < 1 / SLOWDOWN
+
+    @property
+    def exit_status(self) -> int:
+        """`alphabench ab`'s: 1 when B is slower (a regression), else 0."""
+        return 1 if self.slower else 0
 
     def line(self, a: str, b: str) -> str:
         verdict = "REGRESSION" if self.slower else "ok"

@@ -393,48 +393,36 @@ def run_selftest(args) -> int:
 def print_throughput(args) -> int:
     import json
 
-    from alphabench import trainer
+    from alphabench import abtest, trainer
     from alphabench.framings import get_framing
 
     framing = get_framing(args.framing).with_settings(epochs=args.epochs)
     result = trainer.train(framing, framing.seeds)[0]
-    print(json.dumps({"steps_per_second": result.steps_per_second, **result.environment.as_dict()}))
+    print(json.dumps(abtest.Throughput(result.steps_per_second, result.environment).to_dict()))
     return 0
 
 
 def ab_throughput(args) -> int:
-    import json
-    import subprocess
-
     from alphabench import abtest
-    from alphabench.errors import UsageError
 
-    names = {}
+    abtest.check_interpreter(args.other_python, args.framing)  # one line, before the progress line
+    measured = {}
 
     def measure(python: str) -> float:
-        command = [python, "-m", "alphabench", "throughput", args.framing, "--epochs", str(args.epochs)]
-        try:
-            done = subprocess.run(command, capture_output=True, text=True)
-        except OSError as error:
-            raise UsageError(f"{python} could not time {args.framing} ({error.strerror}); "
-                             "give the other environment's Python, e.g. old-venv/bin/python") from None
-        if done.returncode != 0:
-            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            raise UsageError(f"{python} could not time {args.framing} ({last}); is alphabench installed there?")
-        measured = json.loads(done.stdout.strip().splitlines()[-1])
-        names[python] = f"{measured['environment']} (Keras {measured['keras_version']}, {measured['backend']} " \
-                        f"{measured['backend_version']})"
+        measured[python] = abtest.measure_in(python, args.framing, args.epochs)
         print(".", end="", file=sys.stderr, flush=True)
-        return measured["steps_per_second"]
+        return measured[python].steps_per_second
 
     print(f"timing {args.framing} in turns, {args.rounds} rounds ", end="", file=sys.stderr, flush=True)
-    pairs = abtest.interleaved(lambda: measure(args.other_python), lambda: measure(sys.executable), args.rounds)
-    print(file=sys.stderr)
+    try:
+        pairs = abtest.interleaved(lambda: measure(args.other_python), lambda: measure(sys.executable), args.rounds)
+    finally:
+        print(file=sys.stderr)  # the progress line ends before an error or the results
     comparison = abtest.Comparison(tuple(pairs))
     for a, b in pairs:
         print(f"round: {a:.1f} -> {b:.1f} steps/s ({b / a:.2f}x)")
-    print(comparison.line(names[args.other_python], names[sys.executable]))
-    return 1 if comparison.slower else 0
+    print(comparison.line(measured[args.other_python].description, measured[sys.executable].description))
+    return comparison.exit_status
 
 
 def _caught_cell(judgement) -> str:

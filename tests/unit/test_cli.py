@@ -34,6 +34,7 @@ def test_list_shows_all_framings_without_importing_keras():
         (["run", "--seeds", "x"], "seeds must look like 3, 1-5 or 2,7,9"),
         (["bench", "--reference-epochs", "one_char=-1"], "expected FRAMING=N"),
         (["ab", "/nonexistent/python", "--rounds", "1"], "could not time one_char"),
+        (["ab", str(BASELINES), "--rounds", "1"], f"{BASELINES} is a directory, not a Python interpreter"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, message):
@@ -41,6 +42,17 @@ def test_bad_input_is_one_line_and_exit_2(args, message):
     assert run.returncode == 2
     assert message in run.stderr and len(run.stderr.strip().splitlines()) == 1, run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_the_ab_progress_line_ends_before_an_error(tmp_path):
+    other = tmp_path / "python"  # an interpreter without alphabench: the first round fails
+    other.write_text("#!/bin/sh\necho 'No module named alphabench' >&2\nexit 1\n")
+    other.chmod(0o755)
+    run = alphabench("ab", str(other), "--rounds", "1")
+    assert run.returncode == 2
+    progress, error = run.stderr.splitlines()
+    assert progress.startswith("timing one_char in turns")
+    assert error == f"alphabench: error: {other} could not time one_char (No module named alphabench); is alphabench installed there?"
 
 
 def test_a_corrupt_baseline_is_one_line_and_left_untouched(tmp_path):
