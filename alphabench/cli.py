@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 
-from alphabench import golden, options
+from alphabench import bench, golden, options, progress
 from alphabench.errors import AlphabenchError
 from alphabench.framings import FRAMINGS
 from alphabench.matrix import commands as matrix
@@ -94,21 +95,21 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade = baseline_commands.add_parser("upgrade", help="rewrite a baseline file in the current schema")
     upgrade.add_argument("file")
     upgrade.set_defaults(command=upgrade_baseline)
-    bench = commands.add_parser("bench", help="time the fast path against the tutorial-style reference path")
-    _add_framing_selection(bench)
-    bench.add_argument("--seeds", type=options.seed_list, default=(1,), metavar="SEEDS",
+    timing = commands.add_parser("bench", help="time the fast path against the tutorial-style reference path")
+    _add_framing_selection(timing)
+    timing.add_argument("--seeds", type=options.seed_list, default=(1,), metavar="SEEDS",
                        help="seeds for both paths (default: 1)")
-    bench.add_argument("--reference-epochs", type=_framing_epochs, action="append", default=[],
+    timing.add_argument("--reference-epochs", type=_framing_epochs, action="append", default=[],
                        metavar="FRAMING=N", help="time FRAMING's reference path on N epochs and extrapolate "
-                       f"(default: {', '.join(f'{k}={v}' for k, v in DEFAULT_REFERENCE_EPOCHS.items())})")
-    bench.add_argument("--reference-backend", choices=("tensorflow", "jax", "torch"),
+                       f"(default: {', '.join(f'{k}={v}' for k, v in bench.DEFAULT_REFERENCE_EPOCHS.items())})")
+    timing.add_argument("--reference-backend", choices=("tensorflow", "jax", "torch"),
                        help="run the reference path on this Keras 3 backend (default: this environment's), "
                        "e.g. the JAX fast path against the TensorFlow reference")
-    bench.add_argument("--fused", action="store_true",
+    timing.add_argument("--fused", action="store_true",
                        help="time the fused path on each Keras 3 backend installed (JAX, TensorFlow) on one seed and on the baseline's seeds "
                        "(64 a framing, variable_length 16) instead")
-    bench.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
-    bench.set_defaults(command=bench_paths)
+    timing.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    timing.set_defaults(command=bench_paths)
 
     ab = commands.add_parser("ab", help="compare this environment's training throughput with another's, "
                              "measured in alternating rounds on this machine (e.g. before and after an upgrade)")
@@ -143,10 +144,6 @@ def build_parser() -> argparse.ArgumentParser:
     matrix.add_commands(commands)
     golden.add_commands(commands)
     return parser
-
-
-# The reference path of variable_length alone is ~15 minutes a seed; 5% of it times it well enough.
-DEFAULT_REFERENCE_EPOCHS = {"variable_length": 25}
 
 
 def _framing_epochs(text: str) -> tuple[str, int]:
@@ -191,32 +188,6 @@ def _session(args, **overrides):
     return Session(**{**options.read_options(lambda name: getattr(args, name)), **overrides})
 
 
-def _seeds_text(seeds) -> str:
-    """'seed 1', 'seeds 1-3'."""
-    return f"seed{'s' * (len(seeds) > 1)} {describe_seeds(seeds)}"
-
-
-def _train_all(session, names) -> None:
-    """Train each framing with a progress display on stderr.
-
-    A framing whose training raises is not retrained: the session keeps the error, and its verdict
-    (session.verdict) judges it as a "training" failure, expected or not.
-    """
-    from alphabench.progress import ProgressLine
-
-    for position, name in enumerate(names, start=1):
-        seeds = session.seeds_for(name)
-        progress = ProgressLine(f"[{position}/{len(names)}] {name} ({_seeds_text(seeds)}, {session.path} path)",
-                                sys.stderr, live=sys.stderr.isatty())
-        progress.start()
-        try:
-            session.train(name, progress)
-        except Exception:
-            progress.finish("training failed")
-        else:
-            progress.finish("done")
-
-
 def _check_contracts(session) -> list:
     """The contracts' verdicts, first: seconds, where the framings take minutes."""
     from alphabench.contracts import CONTRACTS
@@ -242,7 +213,7 @@ def run_framings(args) -> int:
     session.check_can_create()  # and an unwritable directory
     names = _selected(args)
     contracts = _check_contracts(session)
-    _train_all(session, names)
+    progress.train_all(session, names)
     verdicts = [session.verdict(name) for name in names]
     trained = [name for name in names if name in session.results]
     summaries = [session.summary(name) for name in trained]
@@ -279,62 +250,32 @@ def run_framings(args) -> int:
 
 
 def update_baseline(args) -> int:
-    _session(args).update_baseline(args.framings, _train_all)
+    _session(args).update_baseline(args.framings, progress.train_all)
     return 0
 
 
 def bench_paths(args) -> int:
-    import json
-
-    from alphabench import bench
     from alphabench.framings import get_framing
 
-    if args.fused:
-        return _bench_fused(args)
-    reference_epochs = {**DEFAULT_REFERENCE_EPOCHS, **dict(args.reference_epochs)}
-    rows = []
-    for name in _selected(args):
-        print(f"timing {name} ({_seeds_text(args.seeds)}): fast, then reference ...", file=sys.stderr, flush=True)
-        rows.append(bench.compare_paths(get_framing(name), args.seeds, reference_epochs.get(name),
-                                        args.reference_backend))
-    print(bench.table(rows))
-    if args.json:
-        with open(args.json, "w") as out:
-            json.dump(rows, out, indent=1)
-    return 0
-
-
-def _bench_fused(args) -> int:
-    import json
-
-    import importlib.util
-
-    from alphabench import bench
-    from alphabench.errors import UsageError
-    from alphabench.framings import FUSED_ENVIRONMENTS, fused_baseline_seeds, get_framing
-
     framings = [get_framing(name) for name in _selected(args)]
-    backends = [environment.split("-")[1] for environment in FUSED_ENVIRONMENTS]
-    installed = [backend for backend in backends if importlib.util.find_spec(backend)]
-    if not installed:
-        raise UsageError(f"the fused path needs Keras 3 with {' or '.join(backends)}: "
-                         'pip install "alphabench[jax]" or "alphabench[tensorflow]"')
-    tables = {}
-    for backend in installed:  # side by side in one run, each framing in a fresh process
-        print(f"timing the fused path on {backend}: one seed of every framing, in one process ...",
-              file=sys.stderr, flush=True)
-        one_seed = bench.one_seed_each(framings, backend)
-        rows = []
-        for framing, one_seed_run in zip(framings, one_seed):
-            seeds = fused_baseline_seeds(framing.name)
-            print(f"timing {framing.name} on {backend}: fused path, {len(seeds)} seeds ...", file=sys.stderr, flush=True)
-            rows.append(bench.fused_row(framing, seeds, one_seed_run, backend))
-        tables[backend] = rows
-        print(bench.fused_table(rows) + "\n", flush=True)
+    if args.fused:
+        tables = {}
+        for backend, rows in bench.time_fused(framings, _log):
+            tables[backend] = rows
+            print(bench.fused_table(rows) + "\n", flush=True)
+        document = lambda: {backend: [row.to_dict() for row in rows] for backend, rows in tables.items()}
+    else:
+        rows = bench.compare_framings(framings, args.seeds, dict(args.reference_epochs), args.reference_backend, _log)
+        print(bench.table(rows))
+        document = lambda: [row.to_dict() for row in rows]
     if args.json:
         with open(args.json, "w") as out:
-            json.dump(tables, out, indent=1)
+            json.dump(document(), out, indent=1)
     return 0
+
+
+def _log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def show_baseline(args) -> int:
