@@ -298,37 +298,10 @@ def show_baseline(args) -> int:
 def run_selftest(args) -> int:
     from alphabench import selftest
 
-    test = selftest.Selftest(args.baselines, args.seeds, args.ab_rounds, args.path)
-    rows, missed = [], 0
-    for injection in filter(test.applies, selftest.INJECTIONS):
-        print(f"injecting: {injection.name} ({injection.framing}) ...", file=sys.stderr, flush=True)
-        judgements = test.inject(injection)
-        missed += sum(not j.caught for j in judgements)
-        rows.append((injection.name, f"{injection.framing} ({test.path_of(injection)})",
-                     *(_caught_cell(j) for j in judgements)))
-    print(f"rerunning {selftest.RERUN_FRAMING} unchanged {args.reruns} times ...", file=sys.stderr, flush=True)
-    reruns = [test.rerun_unchanged() for _ in range(args.reruns)]
-    false_alarms = {regime: [j for run in reruns for j in run if j.regime == regime and j.caught]
-                    for regime in selftest.REGIMES}
-    print(f"A/B: {selftest.RERUN_FRAMING} unchanged against itself, {args.ab_rounds} rounds ...", file=sys.stderr, flush=True)
-    unchanged_ab = test.ab(None)
-
-    print("| injected into Keras | framing (path) | " + " | ".join(selftest.REGIMES) + " |")
-    print("|---|---|" + "---|" * len(selftest.REGIMES))
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
-    print()
-    for regime, alarms in false_alarms.items():
-        print(f"unchanged reruns, {regime}: {len(alarms)}/{args.reruns} raised an alarm")
-        for judgement in alarms:
-            print(f"  FALSE ALARM: {judgement.failures[0].line}")
-    print(f"A/B, unchanged against itself: {unchanged_ab.line('unchanged', 'unchanged')}")
-    ab_false_alarm = unchanged_ab.slower
-    judged = len(rows) * len(selftest.REGIMES)
-    alarms = sum(len(a) for a in false_alarms.values()) + ab_false_alarm
-    print(f"\nselftest: {judged - missed}/{judged} injections caught (injection x regime), "
-          f"{alarms} false alarms in {args.reruns * len(selftest.REGIMES) + 1} unchanged judgements")
-    return 1 if missed or alarms else 0
+    outcome = selftest.run(selftest.Selftest(args.baselines, args.seeds, args.ab_rounds, args.path), args.reruns, _log)
+    for line in outcome.lines():
+        print(line)
+    return outcome.exit_status
 
 
 def print_throughput(args) -> int:
@@ -364,10 +337,6 @@ def ab_throughput(args) -> int:
         print(f"round: {a:.1f} -> {b:.1f} steps/s ({b / a:.2f}x)")
     print(comparison.line(measured[args.other_python].description, measured[sys.executable].description))
     return comparison.exit_status
-
-
-def _caught_cell(judgement) -> str:
-    return f"caught: {', '.join(judgement.rules)}" if judgement.caught else "MISSED"
 
 
 def compare_baselines(args) -> int:
