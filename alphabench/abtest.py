@@ -8,6 +8,7 @@ and the median ratio how much.
 
 Each measurement of another environment is `alphabench throughput` run by its interpreter
 (measure_in), which prints a Throughput as JSON: `alphabench ab` and the matrix's A/B both read it.
+Both commands are defined here (add_commands); `ab`'s exit status is its Comparison's.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ import os
 import shutil
 import statistics
 import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from alphabench import options
 from alphabench.errors import UsageError
+from alphabench.framings import get_framing
 from alphabench.results import Fingerprint
 
 # An A/B comparison is its own check with its own false-alarm budget.
@@ -134,3 +138,53 @@ class Comparison:
         return (f"{verdict}: {b} trains at {self.ratio:.2f}x the throughput of {a} (median of {len(self.pairs)} "
                 f"alternating rounds; one-sided Wilcoxon p = {self.p_value:.2g}; fails below "
                 f"1/{SLOWDOWN:g} at p <= {FALSE_ALARM_BUDGET:g})")
+
+
+def add_commands(commands) -> None:
+    """`alphabench ab` and `alphabench throughput`, on the CLI's subparsers."""
+    ab = commands.add_parser("ab", help="compare this environment's training throughput with another's, "
+                             "measured in alternating rounds on this machine (e.g. before and after an upgrade)")
+    ab.add_argument("other_python", metavar="PYTHON",
+                    help="the other environment's interpreter (alphabench installed there), e.g. old-venv/bin/python")
+    ab.add_argument("framing", nargs="?", type=options.framing_name, default="one_char",
+                    help="framing to time (default: one_char)")
+    ab.add_argument("--rounds", type=options.positive_int, default=8, metavar="N",
+                    help="alternating rounds (default: 8; fewer cannot reach the false-alarm budget)")
+    ab.add_argument("--epochs", type=options.positive_int, default=60, metavar="N",
+                    help="epochs a round trains (default: 60)")
+    ab.set_defaults(command=ab_command)
+    throughput = commands.add_parser("throughput", help="train one framing briefly and print its steps per "
+                                     "second as JSON (what `alphabench ab` runs in each environment)")
+    throughput.add_argument("framing", type=options.framing_name)
+    throughput.add_argument("--epochs", type=options.positive_int, default=60, metavar="N")
+    throughput.set_defaults(command=throughput_command)
+
+
+def throughput_command(args) -> int:
+    from alphabench import trainer  # imports Keras
+
+    framing = get_framing(args.framing).with_settings(epochs=args.epochs)
+    result = trainer.train(framing, framing.seeds)[0]
+    print(json.dumps(Throughput(result.steps_per_second, result.environment).to_dict()))
+    return 0
+
+
+def ab_command(args) -> int:
+    check_interpreter(args.other_python, args.framing)  # one line, before the progress line
+    measured = {}
+
+    def measure(python: str) -> float:
+        measured[python] = measure_in(python, args.framing, args.epochs)
+        print(".", end="", file=sys.stderr, flush=True)
+        return measured[python].steps_per_second
+
+    print(f"timing {args.framing} in turns, {args.rounds} rounds ", end="", file=sys.stderr, flush=True)
+    try:
+        pairs = interleaved(lambda: measure(args.other_python), lambda: measure(sys.executable), args.rounds)
+    finally:
+        print(file=sys.stderr)  # the progress line ends before an error or the results
+    comparison = Comparison(tuple(pairs))
+    for a, b in pairs:
+        print(f"round: {a:.1f} -> {b:.1f} steps/s ({b / a:.2f}x)")
+    print(comparison.line(measured[args.other_python].description, measured[sys.executable].description))
+    return comparison.exit_status

@@ -21,10 +21,14 @@ explanation is a difference nobody has explained yet.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from alphabench import baseline
 from alphabench.data import sample_count
 from alphabench.deviations import known_deviation
+from alphabench.errors import UsageError
 from alphabench.framings import FUSED_ENVIRONMENTS, get_framing
 from alphabench.gate import majority, shift
 from alphabench.results import Baseline, BaselineEntry, Fingerprint, format_accuracy, format_epochs, median_epochs_to_100
@@ -61,6 +65,19 @@ class Flag:
         """One line; `explanation_mark` stands in for the explanation (a footnote), if there is one."""
         suffix = f" ({explanation_mark or 'explained: ' + self.explained})" if self.explained else " (not explained yet)"
         return f"{self.environment} {self.entry}: {self.what}{suffix}"
+
+
+def load(files: Sequence[str], directory: str) -> dict[str, Baseline]:
+    """The baselines to set side by side, by environment: `files`, or else every *.json in `directory`."""
+    files = list(files) or sorted(str(path) for path in Path(directory).glob("*.json"))
+    if len(files) < 2:
+        raise UsageError(f"need two or more baseline files to compare, found {len(files)} in {directory}; "
+                         "name them, or make one per environment with `alphabench baseline update`")
+    documents = {}
+    for file in files:
+        document = baseline.load(file)
+        documents[document.environment.environment] = document
+    return documents
 
 
 def _probe_majorities(probe_outcomes) -> dict[str, object]:

@@ -116,6 +116,17 @@ def test_a_framing_named_twice_is_benchmarked_once(monkeypatch, capsys):
     assert timed == ["one_char", "stateful"]
 
 
+def test_run_names_the_baselines_file_it_compares_with_in_its_header(tmp_path, monkeypatch, capsys):
+    from alphabench import cli
+    from fakes import go_offline
+
+    go_offline(monkeypatch)
+    assert cli.main(["run", "one_char", "--path", "fast", "--baselines", str(tmp_path)]) == 1  # no baseline yet
+    header = capsys.readouterr().out.splitlines()[1:3]
+    assert header == ["alphabench on keras3-tensorflow (Keras 3.5.0, tensorflow 2.17.0), fast path",
+                      f"baselines: {tmp_path / 'keras3-tensorflow.json'}"]
+
+
 def run_into_a_closed_pipe(*args):
     """`alphabench ... | head`: the reader is gone before the output is written."""
     reader, writer = os.pipe()

@@ -8,7 +8,7 @@ from alphabench import baseline
 from alphabench.framings import FRAMINGS
 from alphabench.results import Settings
 from alphabench.session import Session
-from fakes import ENVIRONMENT, fake_results
+from fakes import ENVIRONMENT, fake_results, go_offline
 
 
 @pytest.fixture
@@ -60,17 +60,7 @@ def test_the_reference_path_session_keeps_the_configured_options():
 
 @pytest.fixture
 def offline(monkeypatch):
-    """Sessions that 'train' one_char and stateful into fakes, in the fakes' environment, without Keras."""
-    fake_trainer = types.ModuleType("alphabench.trainer")
-    fake_trainer.train = lambda framing, seeds, path, progress: fake_results(
-        accuracies=[0.84] * len(seeds), seeds=seeds, framing=framing.name, path=path,
-        settings=Settings(framing.units, framing.epochs, framing.batch_size, framing.shuffle, framing.stateful))
-    fake_compat = types.ModuleType("alphabench.compat")
-    fake_compat.ENVIRONMENT, fake_compat.fingerprint = ENVIRONMENT.environment, lambda: ENVIRONMENT
-    fake_compat.keras = types.SimpleNamespace(__version__=ENVIRONMENT.keras_version)
-    for name, module in (("trainer", fake_trainer), ("compat", fake_compat)):
-        monkeypatch.setitem(sys.modules, f"alphabench.{name}", module)
-        monkeypatch.setattr(f"alphabench.{name}", module, raising=False)
+    go_offline(monkeypatch)
 
 
 def test_a_missing_baseline_fails_unless_asked_to_create_it(tmp_path, offline):
