@@ -39,18 +39,18 @@ THROUGHPUT_FACTOR = 2.0
 # entries: "<environment>" for both paths, "<environment>@reference" for the reference path alone.
 THROUGHPUT_EXPLAINED = {
     "keras3-jax": "Keras jit-compiles JAX's train step with XLA and loops over it in Python; a step of "
-    "this tiny LSTM costs a fraction of TensorFlow's graph executor's (cProfile of one_char on "
-    "TensorFlow: 61% of the time inside TFE_Py_Execute, ~0.76 ms a step, against ~0.2 ms a step on JAX)",
+    "this tiny LSTM costs a fraction of TensorFlow's graph executor's (profiled in the README, "
+    "\"Measured: fast vs reference\")",
     "keras3-torch": "Keras's PyTorch trainer runs the step eagerly, one step per call (it refuses "
     "steps_per_execution > 1): every op of the LSTM's loop over time steps is dispatched from Python",
     "keras2-tensorflow@reference": "tf-keras's fit builds its data iterator once per fit call, where "
     "Keras 3's fit on TensorFlow and torch sets one up anew every epoch (see the keras3-tensorflow@reference "
     "note): the tutorial's own fit call is the fast one here",
     "keras3-tensorflow@reference": "Keras 3's fit on TensorFlow sets up a tf.data iterator anew every "
-    "epoch: cProfile of timestep_window's plain fit (40 epochs of 23 batch-1 steps) shows make_iterator "
-    "at ~10 ms a call, twice an epoch, and ~40 ms an epoch in fit's own frame with no Python callee "
-    "(most likely that iterator's teardown), where tf-keras's fit spends 16 ms in its own frame in all; "
-    "at 23 steps an epoch that is ~3.7 ms a step, 5.4 against 1.7. The fast path's one fit call pays it once",
+    "epoch: a profile of timestep_window's plain fit shows make_iterator called twice an epoch and fit's "
+    "own frame spending per epoch what tf-keras's spends in all (most likely that iterator's teardown), "
+    "a per-epoch cost that at 23 batch-1 steps an epoch weighs on every step (README, \"The "
+    "cross-environment report\"). The fast path's one fit call pays it once",
 }
 
 

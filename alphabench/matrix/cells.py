@@ -16,7 +16,8 @@ from alphabench.errors import UsageError
 CELL_SCHEMA_VERSION = 1
 KERAS_LINES = ("keras", "keras-nightly", "tf-keras")
 BACKENDS = ("tensorflow", "jax", "torch")
-# Cells train few framings on their default seeds: a cell must take about a minute on a 2-core machine.
+# Cells train few framings on their default seeds, the cheap ones, so that a matrix of many cells stays
+# short (README, "Measured: 17 cells", has its timings).
 DEFAULT_FRAMINGS = ("one_char", "timestep_window", "stateful")
 PYTHON = "3.11"
 CELL_PATH = "fast"  # the training path a cell's framings take
