@@ -12,6 +12,7 @@ from alphabench.errors import AlphabenchError
 from alphabench.framings import FRAMINGS, get_framing
 from alphabench.matrix import commands as matrix
 from alphabench.session import Session
+from alphabench.verdict import RunVerdict
 
 
 def main(argv=None) -> int:
@@ -168,8 +169,7 @@ def list_framings(args) -> int:
 
 def run_framings(args) -> int:
     from alphabench import compat  # imports Keras
-    from alphabench.contracts import CONTRACTS
-    from alphabench.verdict import RunVerdict
+    from alphabench.contracts import CONTRACTS  # imports Keras
 
     if args.report:
         report.check_destination(args.report)  # before the training, not after it
