@@ -16,7 +16,6 @@ from pathlib import Path
 from alphabench import baseline, gate, verdict
 from alphabench.calibration import calibration_seconds
 from alphabench.data import sample_count
-from alphabench.deviations import known_deviation
 from alphabench.errors import UsageError
 from alphabench.framings import AUTO_PATH, FUSED_SEEDS, Framing, get_framing
 from alphabench.results import Baseline, SeedResult, entry_key
@@ -173,16 +172,15 @@ class Session:
             found += cached[1]
         return found
 
-    def expected_failure(self, name: str, check: str = "accuracy") -> str | None:
-        from alphabench import compat
-
-        return known_deviation(self.environment, name, check, compat.keras.__version__, self.path)
-
-    def expectations(self, name: str, contract: bool = False) -> dict[str, str | None]:
+    def expectations(self, name: str, checks: Sequence[str] | None = None) -> dict[str, str | None]:
         """What the framing (or contract) is expected to do here, as alphabench.verdict assembles it."""
         from alphabench import compat
 
-        return verdict.expectations(self.environment, name, compat.keras.__version__, self.path, contract)
+        return verdict.expectations(self.environment, name, compat.keras.__version__, self.path, checks)
+
+    def expected_failure(self, name: str, check: str = "accuracy") -> str | None:
+        """Why `check` of the framing (or contract) is expected to fail here, or None."""
+        return self.expectations(name, (check,))[check]
 
     def verdict(self, name: str) -> verdict.Verdict:
         """The framing's verdict (alphabench.verdict decides), training it first if need be.
@@ -208,7 +206,7 @@ class Session:
         from alphabench import contracts  # imports Keras
 
         return verdict.contract_verdict(name, contracts.get_contract(name).violation(),
-                                        self.expectations(name, contract=True))
+                                        self.expectations(name, ("contract",)))
 
     def update_baseline(self, named: Sequence[str], train_all: Callable[[Session, list[str]], None]) -> None:
         """`alphabench baseline update`: train what baseline.update_plan says, then write the file

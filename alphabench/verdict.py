@@ -36,11 +36,13 @@ FRAMING_CHECKS = ("training", "accuracy", "probes", "baseline")
 
 
 def expectations(environment: str, subject: str, keras_version: str | None, path: str | None = None,
-                 contract: bool = False) -> dict[str, str | None]:
+                 checks: Sequence[str] | None = None) -> dict[str, str | None]:
     """What `subject` is expected to do in this environment, release and path: check -> why it is a
-    known deviation (alphabench.deviations), or None. A contract has one check, "contract"; a
-    framing the checks its failures come under (check_name: "reference" on the reference path)."""
-    checks = ("contract",) if contract else tuple(dict.fromkeys(check_name(c, path or "") for c in FRAMING_CHECKS))
+    known deviation (alphabench.deviations), or None. `checks`: by default a framing's, as its
+    failures come under them (check_name: "reference" on the reference path); a contract's is
+    ("contract",); the training tests name their own ("lessons", "equivalence", ...)."""
+    if checks is None:
+        checks = ("training", *dict.fromkeys(check_name(c, path or "") for c in FRAMING_CHECKS[1:]))
     return {check: known_deviation(environment, subject, check, keras_version, path) for check in checks}
 
 

@@ -74,7 +74,7 @@ def judge_cell(result: CellResult, neighbour: CellResult | None, reference: Base
     neighbour_name = neighbour.cell.label if neighbour else ""
     judged = {}
     for name, seen in result.contracts.items():
-        expected = verdict.expectations(environment, name, keras_version, CELL_PATH, contract=True)
+        expected = verdict.expectations(environment, name, keras_version, CELL_PATH, ("contract",))
         judged[f"contract {name}"] = verdict.contract_verdict(name, seen, expected)
     for name in subjects:
         expected = verdict.expectations(environment, name, keras_version, CELL_PATH)

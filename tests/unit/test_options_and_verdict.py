@@ -90,3 +90,14 @@ def test_the_runs_verdict_and_exit_status_follow_from_the_framings():
 def test_a_reference_path_run_is_judged_as_the_reference_check():
     assert verdict.check_name("accuracy", "reference") == "reference"
     assert verdict.check_name("accuracy", "fast") == "accuracy"
+
+
+def test_what_a_framing_or_contract_is_expected_to_do_is_assembled_in_one_place():
+    fast = verdict.expectations("keras3-tensorflow", "timestep_window_2", "3.15.1", "fast")
+    assert list(fast) == ["training", "accuracy", "probes", "baseline"] and fast["accuracy"] is not None
+    assert verdict.expectations("keras3-tensorflow", "timestep_window_2", "3.15.1", "fused")["accuracy"] is None
+    assert list(verdict.expectations("keras3-tensorflow", "one_char", "3.15.1", "reference")) == ["training", "reference"]
+    contract = verdict.expectations("keras3-tensorflow", "fit_reshuffles", "3.15.1", "fast", ("contract",))
+    assert list(contract) == ["contract"] and contract["contract"] is not None
+    assert verdict.contract_verdict("fit_reshuffles", "fed two epochs in one order", contract).status == verdict.EXPECTED_FAILURE
+    assert verdict.contract_verdict("fit_reshuffles", None, contract).status == verdict.UNEXPECTED_PASS
