@@ -5,14 +5,30 @@ twice as slow from a slower machine. Measured in alternating rounds (ABBA...), t
 falls on both sides alike, and each round's ratio B/A is one paired observation; a one-sided
 Wilcoxon signed-rank test (scipy.stats) on their logarithms says whether B is slower beyond chance,
 and the median ratio how much.
+
+Each measurement of another environment is `alphabench throughput` run by its interpreter
+(measure_in), which prints a Throughput as JSON: `alphabench ab` and the matrix's A/B both read it.
+Both commands are defined here (add_commands); `ab`'s exit status is its Comparison's.
 """
 
 from __future__ import annotations
 
+import errno
+import json
 import math
+import os
+import shutil
 import statistics
-from collections.abc import Callable
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+
+from alphabench import options
+from alphabench.errors import UsageError
+from alphabench.framings import get_framing
+from alphabench.results import Fingerprint
 
 # An A/B comparison is its own check with its own false-alarm budget.
 FALSE_ALARM_BUDGET = 0.01
@@ -33,6 +49,60 @@ def interleaved(measure_a: Callable[[], float], measure_b: Callable[[], float], 
             a = measure_a()
         pairs.append((a, b))
     return pairs
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """One framing's training throughput, and the environment that measured it."""
+
+    steps_per_second: float
+    environment: Fingerprint
+
+    @property
+    def description(self) -> str:
+        """'keras3-tensorflow (Keras 3.15.1, tensorflow 2.21.0)'."""
+        e = self.environment
+        return f"{e.environment} (Keras {e.keras_version}, {e.backend} {e.backend_version})"
+
+    def to_dict(self) -> dict:
+        return {"steps_per_second": self.steps_per_second, **self.environment.as_dict()}
+
+    @classmethod
+    def from_dict(cls, document: Mapping) -> Throughput:
+        return cls(document["steps_per_second"], Fingerprint.from_dict(document))
+
+
+class MeasureError(UsageError):
+    """Another environment could not time a framing: the message says what to give instead."""
+
+
+_ADVICE = "give the other environment's Python, e.g. old-venv/bin/python"
+
+
+def check_interpreter(python: str, framing: str) -> None:
+    """MeasureError now, before any round, unless `python` names a program that can be run."""
+    if Path(python).is_dir():
+        raise MeasureError(f"{python} is a directory, not a Python interpreter; {_ADVICE}")
+    if shutil.which(python) is None:
+        missing = not (os.path.exists(python) or shutil.which(python, mode=os.F_OK))
+        reason = os.strerror(errno.ENOENT if missing else errno.EACCES)
+        raise MeasureError(f"{python} could not time {framing} ({reason}); {_ADVICE}")
+
+
+def measure_in(python: str | os.PathLike, framing: str, epochs: int,
+               environment_variables: Mapping[str, str] | None = None) -> Throughput:
+    """`framing`'s throughput over `epochs`, measured by `alphabench throughput` run by `python`
+    (with `environment_variables` set); MeasureError if it cannot."""
+    command = [str(python), "-m", "alphabench", "throughput", framing, "--epochs", str(epochs)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True,
+                              env={**os.environ, **(environment_variables or {})})
+    except OSError as error:
+        raise MeasureError(f"{python} could not time {framing} ({error.strerror}); {_ADVICE}") from None
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise MeasureError(f"{python} could not time {framing} ({last}); is alphabench installed there?")
+    return Throughput.from_dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 @dataclass(frozen=True)
@@ -58,8 +128,63 @@ class Comparison:
     def slower(self) -> bool:
         return self.p_value <= FALSE_ALARM_BUDGET and self.ratio < 1 / SLOWDOWN
 
+    @property
+    def exit_status(self) -> int:
+        """`alphabench ab`'s: 1 when B is slower (a regression), else 0."""
+        return 1 if self.slower else 0
+
     def line(self, a: str, b: str) -> str:
         verdict = "REGRESSION" if self.slower else "ok"
         return (f"{verdict}: {b} trains at {self.ratio:.2f}x the throughput of {a} (median of {len(self.pairs)} "
                 f"alternating rounds; one-sided Wilcoxon p = {self.p_value:.2g}; fails below "
                 f"1/{SLOWDOWN:g} at p <= {FALSE_ALARM_BUDGET:g})")
+
+
+def add_commands(commands) -> None:
+    """`alphabench ab` and `alphabench throughput`, on the CLI's subparsers."""
+    ab = commands.add_parser("ab", help="compare this environment's training throughput with another's, "
+                             "measured in alternating rounds on this machine (e.g. before and after an upgrade)")
+    ab.add_argument("other_python", metavar="PYTHON",
+                    help="the other environment's interpreter (alphabench installed there), e.g. old-venv/bin/python")
+    ab.add_argument("framing", nargs="?", type=options.framing_name, default="one_char",
+                    help="framing to time (default: one_char)")
+    ab.add_argument("--rounds", type=options.positive_int, default=8, metavar="N",
+                    help="alternating rounds (default: 8; fewer cannot reach the false-alarm budget)")
+    ab.add_argument("--epochs", type=options.positive_int, default=60, metavar="N",
+                    help="epochs a round trains (default: 60)")
+    ab.set_defaults(command=ab_command)
+    throughput = commands.add_parser("throughput", help="train one framing briefly and print its steps per "
+                                     "second as JSON (what `alphabench ab` runs in each environment)")
+    throughput.add_argument("framing", type=options.framing_name)
+    throughput.add_argument("--epochs", type=options.positive_int, default=60, metavar="N")
+    throughput.set_defaults(command=throughput_command)
+
+
+def throughput_command(args) -> int:
+    from alphabench import trainer  # imports Keras
+
+    framing = get_framing(args.framing).with_settings(epochs=args.epochs)
+    result = trainer.train(framing, framing.seeds)[0]
+    print(json.dumps(Throughput(result.steps_per_second, result.environment).to_dict()))
+    return 0
+
+
+def ab_command(args) -> int:
+    check_interpreter(args.other_python, args.framing)  # one line, before the progress line
+    measured = {}
+
+    def measure(python: str) -> float:
+        measured[python] = measure_in(python, args.framing, args.epochs)
+        print(".", end="", file=sys.stderr, flush=True)
+        return measured[python].steps_per_second
+
+    print(f"timing {args.framing} in turns, {args.rounds} rounds ", end="", file=sys.stderr, flush=True)
+    try:
+        pairs = interleaved(lambda: measure(args.other_python), lambda: measure(sys.executable), args.rounds)
+    finally:
+        print(file=sys.stderr)  # the progress line ends before an error or the results
+    comparison = Comparison(tuple(pairs))
+    for a, b in pairs:
+        print(f"round: {a:.1f} -> {b:.1f} steps/s ({b / a:.2f}x)")
+    print(comparison.line(measured[args.other_python].description, measured[sys.executable].description))
+    return comparison.exit_status

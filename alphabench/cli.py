@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 
-from alphabench import golden, options
+from alphabench import abtest, baseline, bench, environments, framing_docs, golden, options, progress, report, selftest
 from alphabench.errors import AlphabenchError
-from alphabench.framings import FRAMINGS
+from alphabench.framings import FRAMINGS, get_framing
 from alphabench.matrix import commands as matrix
-from alphabench.results import describe_seeds
+from alphabench.session import Session
+from alphabench.verdict import RunVerdict
 
 
 def main(argv=None) -> int:
@@ -76,78 +78,59 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also write report.json, report.md and learning-curve PNGs to DIR")
     run.set_defaults(command=run_framings)
 
-    baseline = commands.add_parser("baseline", help="create, update or upgrade this environment's baseline")
-    baseline_commands = baseline.add_subparsers(required=True, metavar="ACTION")
-    update = baseline_commands.add_parser("update", help="train and write the baseline (atomically)")
+    baselines = commands.add_parser("baseline", help="create, update or upgrade this environment's baseline")
+    actions = baselines.add_subparsers(required=True, metavar="ACTION")
+    update = actions.add_parser("update", help="train and write the baseline (atomically)")
     _add_framing_selection(update)
     options.add_training_options(update.add_argument)
     options.add_baseline_option(update.add_argument)
     update.set_defaults(command=update_baseline)
-    show = baseline_commands.add_parser("show", help="print a baseline's per-seed table (Markdown)")
+    show = actions.add_parser("show", help="print a baseline's per-seed table (Markdown)")
     show.add_argument("file")
-    show.set_defaults(command=show_baseline)
-    compare = baseline_commands.add_parser("compare", help="every environment's baseline side by side, "
-                                           "differences flagged (Markdown)")
+    show.set_defaults(command=lambda args: _print(report.baseline_markdown(baseline.load(args.file))))
+    compare = actions.add_parser("compare", help="every environment's baseline side by side, "
+                                 "differences flagged (Markdown)")
     compare.add_argument("files", nargs="*", metavar="FILE",
                          help="baseline files (default: every *.json in the baselines directory)")
     options.add_baseline_option(compare.add_argument)
     compare.set_defaults(command=compare_baselines)
-    upgrade = baseline_commands.add_parser("upgrade", help="rewrite a baseline file in the current schema")
+    upgrade = actions.add_parser("upgrade", help="rewrite a baseline file in the current schema")
     upgrade.add_argument("file")
     upgrade.set_defaults(command=upgrade_baseline)
-    bench = commands.add_parser("bench", help="time the fast path against the tutorial-style reference path")
-    _add_framing_selection(bench)
-    bench.add_argument("--seeds", type=options.seed_list, default=(1,), metavar="SEEDS",
-                       help="seeds for both paths (default: 1)")
-    bench.add_argument("--reference-epochs", type=_framing_epochs, action="append", default=[],
-                       metavar="FRAMING=N", help="time FRAMING's reference path on N epochs and extrapolate "
-                       f"(default: {', '.join(f'{k}={v}' for k, v in DEFAULT_REFERENCE_EPOCHS.items())})")
-    bench.add_argument("--reference-backend", choices=("tensorflow", "jax", "torch"),
-                       help="run the reference path on this Keras 3 backend (default: this environment's), "
-                       "e.g. the JAX fast path against the TensorFlow reference")
-    bench.add_argument("--fused", action="store_true",
-                       help="time the fused path on each Keras 3 backend installed (JAX, TensorFlow) on one seed and on the baseline's seeds "
-                       "(64 a framing, variable_length 16) instead")
-    bench.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
-    bench.set_defaults(command=bench_paths)
 
-    ab = commands.add_parser("ab", help="compare this environment's training throughput with another's, "
-                             "measured in alternating rounds on this machine (e.g. before and after an upgrade)")
-    ab.add_argument("other_python", metavar="PYTHON",
-                    help="the other environment's interpreter (alphabench installed there), e.g. old-venv/bin/python")
-    ab.add_argument("framing", nargs="?", type=options.framing_name, default="one_char",
-                    help="framing to time (default: one_char)")
-    ab.add_argument("--rounds", type=options.positive_int, default=8, metavar="N",
-                    help="alternating rounds (default: 8; fewer cannot reach the false-alarm budget)")
-    ab.add_argument("--epochs", type=options.positive_int, default=60, metavar="N",
-                    help="epochs a round trains (default: 60)")
-    ab.set_defaults(command=ab_throughput)
-    throughput = commands.add_parser("throughput", help="train one framing briefly and print its steps per "
-                                     "second as JSON (what `alphabench ab` runs in each environment)")
-    throughput.add_argument("framing", type=options.framing_name)
-    throughput.add_argument("--epochs", type=options.positive_int, default=60, metavar="N")
-    throughput.set_defaults(command=print_throughput)
+    timing = commands.add_parser("bench", help="time the fast path against the tutorial-style reference path")
+    _add_framing_selection(timing)
+    timing.add_argument("--seeds", type=options.seed_list, default=(1,), metavar="SEEDS",
+                        help="seeds for both paths (default: 1)")
+    timing.add_argument("--reference-epochs", type=_framing_epochs, action="append", default=[],
+                        metavar="FRAMING=N", help="time FRAMING's reference path on N epochs and extrapolate "
+                        f"(default: {', '.join(f'{k}={v}' for k, v in bench.DEFAULT_REFERENCE_EPOCHS.items())})")
+    timing.add_argument("--reference-backend", choices=("tensorflow", "jax", "torch"),
+                        help="run the reference path on this Keras 3 backend (default: this environment's), "
+                        "e.g. the JAX fast path against the TensorFlow reference")
+    timing.add_argument("--fused", action="store_true",
+                        help="time the fused path on each Keras 3 backend installed (JAX, TensorFlow) on one seed and on the baseline's seeds "
+                        "(64 a framing, variable_length 16) instead")
+    timing.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    timing.set_defaults(command=bench_paths)
 
-    selftest = commands.add_parser("selftest", help="inject regressions into Keras; check the gate catches "
-                                   "each, and that unchanged reruns raise no alarm")
-    selftest.add_argument("--reruns", type=options.positive_int, default=10, metavar="N",
-                          help="unchanged reruns of one_char (default: 10)")
-    selftest.add_argument("--seeds", type=options.seed_list, default=None, metavar="SEEDS",
-                          help="seeds of each injected and unchanged run (default: each framing's own)")
-    selftest.add_argument("--path", choices=("fast", "fused"), default="fast",
-                          help="path of the injected runs (fused: 16 seeds a framing, Keras 3 on JAX or TensorFlow; "
-                          "injections into fit are then left out)")
-    selftest.add_argument("--ab-rounds", type=options.positive_int, default=8, metavar="N",
-                          help="alternating rounds of each A/B throughput comparison (default: 8)")
-    options.add_baseline_option(selftest.add_argument)
-    selftest.set_defaults(command=run_selftest)
+    abtest.add_commands(commands)
+    test = commands.add_parser("selftest", help="inject regressions into Keras; check the gate catches "
+                               "each, and that unchanged reruns raise no alarm")
+    test.add_argument("--reruns", type=options.positive_int, default=10, metavar="N",
+                      help="unchanged reruns of one_char (default: 10)")
+    test.add_argument("--seeds", type=options.seed_list, default=None, metavar="SEEDS",
+                      help="seeds of each injected and unchanged run (default: each framing's own)")
+    test.add_argument("--path", choices=("fast", "fused"), default="fast",
+                      help="path of the injected runs (fused: 16 seeds a framing, Keras 3 on JAX or TensorFlow; "
+                      "injections into fit are then left out)")
+    test.add_argument("--ab-rounds", type=options.positive_int, default=8, metavar="N",
+                      help="alternating rounds of each A/B throughput comparison (default: 8)")
+    options.add_baseline_option(test.add_argument)
+    test.set_defaults(command=run_selftest)
     matrix.add_commands(commands)
     golden.add_commands(commands)
     return parser
-
-
-# The reference path of variable_length alone is ~15 minutes a seed; 5% of it times it well enough.
-DEFAULT_REFERENCE_EPOCHS = {"variable_length": 25}
 
 
 def _framing_epochs(text: str) -> tuple[str, int]:
@@ -163,116 +146,55 @@ def _add_framing_selection(parser) -> None:
                         help=f"framings to train (default: all): {', '.join(FRAMINGS)}")
 
 
-def list_framings(args) -> int:
-    if args.markdown:
-        from alphabench.framing_docs import markdown
-
-        print(markdown(), end="")
-        return 0
-    header = ("framing", "units", "epochs", "batch", "shuffle", "stateful", "input", "seeds", "tutorial")
-    rows = [header] + [
-        (
-            f.name, str(f.units), str(f.epochs), str(f.batch_size or "all"), str(f.shuffle),
-            str(f.stateful), f"{f.context} {f.layout}", describe_seeds(f.seeds), f.reported_range,
-        )
-        for f in FRAMINGS.values()
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-    print()
-    for f in FRAMINGS.values():
-        print(f"{f.name}: {f.summary}")
-    return 0
-
-
-def _session(args, **overrides):
-    from alphabench.session import Session
-
-    return Session(**{**options.read_options(lambda name: getattr(args, name)), **overrides})
-
-
-def _seeds_text(seeds) -> str:
-    """'seed 1', 'seeds 1-3'."""
-    return f"seed{'s' * (len(seeds) > 1)} {describe_seeds(seeds)}"
-
-
-def _train_all(session, names) -> None:
-    """Train each framing with a progress display on stderr.
-
-    A framing whose training raises is not retrained: the session keeps the error, and its verdict
-    (session.verdict) judges it as a "training" failure, expected or not.
-    """
-    from alphabench.progress import ProgressLine
-
-    for position, name in enumerate(names, start=1):
-        seeds = session.seeds_for(name)
-        progress = ProgressLine(f"[{position}/{len(names)}] {name} ({_seeds_text(seeds)}, {session.path} path)",
-                                sys.stderr, live=sys.stderr.isatty())
-        progress.start()
-        try:
-            session.train(name, progress)
-        except Exception:
-            progress.finish("training failed")
-        else:
-            progress.finish("done")
-
-
-def _check_contracts(session) -> list:
-    """The contracts' verdicts, first: seconds, where the framings take minutes."""
-    from alphabench.contracts import CONTRACTS
-
-    print(f"checking {len(CONTRACTS)} contracts Keras must keep ...", file=sys.stderr, flush=True)
-    return [session.contract_verdict(contract.name) for contract in CONTRACTS]
-
-
 def _selected(args) -> list[str]:
     """The framings named on the command line, each once, in order; none: all."""
     return list(dict.fromkeys(args.framings)) or list(FRAMINGS)
 
 
+def _session(args, **overrides) -> Session:
+    return Session(**{**options.read_options(lambda name: getattr(args, name)), **overrides})
+
+
+def _log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _print(text: str) -> int:
+    print(text, end="")
+    return 0
+
+
+def list_framings(args) -> int:
+    return _print(framing_docs.markdown() if args.markdown else framing_docs.listing())
+
+
 def run_framings(args) -> int:
-    from alphabench import compat, report
-    from alphabench.verdict import RunVerdict
+    from alphabench import compat  # imports Keras
+    from alphabench.contracts import CONTRACTS  # imports Keras
 
     if args.report:
         report.check_destination(args.report)  # before the training, not after it
     session = _session(args, update=args.update, unexpected_pass=args.unexpected_pass)
     session.check_path()
-    baseline = session.load_baseline()  # a broken baseline file is reported now, not after the training
+    loaded = session.load_baseline()  # a broken baseline file is reported now, not after the training
     session.check_can_create()  # and an unwritable directory
     names = _selected(args)
-    contracts = _check_contracts(session)
-    _train_all(session, names)
+    _log(f"checking {len(CONTRACTS)} contracts Keras must keep ...")  # first: seconds, where framings take minutes
+    contracts = [session.contract_verdict(contract.name) for contract in CONTRACTS]
+    progress.train_all(session, names)
     verdicts = [session.verdict(name) for name in names]
-    trained = [name for name in names if name in session.results]
-    summaries = [session.summary(name) for name in trained]
-    findings = [] if session.overridden else session.findings(trained)
+    summaries = [session.summary(name) for name in names if name in session.results]
+    findings = [] if session.overridden else session.findings([s.framing.name for s in summaries])
     table = report.rows(summaries, {v.subject: v for v in verdicts})
-
-    print(f"\nalphabench on {compat.ENVIRONMENT} (Keras {compat.keras.__version__}, "
-          f"{compat.BACKEND} {compat.backend_version()}), {session.path} path\n")
+    fingerprint = compat.fingerprint()
+    print(f"\n{report.header(fingerprint, session.path, session.baseline_file)}\n")
     print(report.text_table(table))
     if session.overridden:
         print("\nnote: settings overridden: results are shown, not judged against expectations or baselines")
-    for v in contracts + verdicts:
-        for line in v.lines():
-            print(line)
-    # The environment's note is the same for every framing judged against one baseline: once.
-    environment_notes = {}
-    for finding in findings:
-        if finding.metric == "environment":
-            environment_notes.setdefault(finding.rule, []).append(finding.framing)
-        elif finding.kind != "regression":  # regressions are failures, printed above
-            print(finding.line())
-    for rule, framings in environment_notes.items():
-        print(f"NOTE environment ({', '.join(framings)}): cross-environment rules; {rule}")
-    for v in contracts + verdicts:
-        for line in v.explanations():
-            print(line)
+    for line in report.notes(contracts + verdicts, findings):
+        print(line)
     if args.report:
-        written = report.write(args.report, compat.fingerprint(), summaries, findings, contracts + verdicts, table,
-                               baseline)
+        written = report.write(args.report, fingerprint, summaries, findings, contracts + verdicts, table, loaded)
         print(f"\nreport: {', '.join(str(p) for p in written[:2])} (+{len(written) - 2} plots)")
     run = RunVerdict(tuple(verdicts), tuple(contracts))
     print(f"\n{run.line()}")
@@ -280,216 +202,40 @@ def run_framings(args) -> int:
 
 
 def update_baseline(args) -> int:
-    from alphabench import baseline, compat
-    from alphabench.errors import UsageError
-
-    session = _session(args)
-    if session.overridden:
-        raise UsageError("baselines record each framing's tutorial settings: drop --epochs/--units")
-    session.check_path()
-    current = session.load_baseline()  # a broken baseline file is reported now, not after the training
-    plan = baseline.update_plan(current, session.path, session.seeds, list(dict.fromkeys(args.framings)))
-    runs = [(_session(args, path=path, seeds=seeds), names) for (path, seeds), names in plan.items()]
-    # Refuse an update the environment or the file system forbids now, not after the training.
-    keys = [run.baseline_key(name) for run, names in runs for name in names]
-    baseline.check_update(session.baseline_file, keys, compat.fingerprint())
-    baseline.check_writable(session.baseline_file)
-    results = {}
-    for run, names in runs:
-        _train_all(run, names)
-        for name in names:
-            error = run.training_errors.get(name)
-            if error is None:
-                results[run.baseline_key(name)] = run.train(name)
-            elif run.expected_failure(name, "training"):
-                print(f"{name}: not in the baseline: training failed as recorded ({type(error).__name__})")
-            else:
-                raise error  # a new failure: nothing is written, and its traceback shows
-    for line in baseline.update(session.baseline_file, results, session.calibration, compat.fingerprint()):
-        print(line)
-    print(f"wrote {session.baseline_file}")
+    _session(args).update_baseline(args.framings, progress.train_all)
     return 0
 
 
 def bench_paths(args) -> int:
-    import json
-
-    from alphabench import bench
-    from alphabench.framings import get_framing
-
-    if args.fused:
-        return _bench_fused(args)
-    reference_epochs = {**DEFAULT_REFERENCE_EPOCHS, **dict(args.reference_epochs)}
-    rows = []
-    for name in _selected(args):
-        print(f"timing {name} ({_seeds_text(args.seeds)}): fast, then reference ...", file=sys.stderr, flush=True)
-        rows.append(bench.compare_paths(get_framing(name), args.seeds, reference_epochs.get(name),
-                                        args.reference_backend))
-    print(bench.table(rows))
-    if args.json:
-        with open(args.json, "w") as out:
-            json.dump(rows, out, indent=1)
-    return 0
-
-
-def _bench_fused(args) -> int:
-    import json
-
-    import importlib.util
-
-    from alphabench import bench
-    from alphabench.errors import UsageError
-    from alphabench.framings import FUSED_ENVIRONMENTS, fused_baseline_seeds, get_framing
-
     framings = [get_framing(name) for name in _selected(args)]
-    backends = [environment.split("-")[1] for environment in FUSED_ENVIRONMENTS]
-    installed = [backend for backend in backends if importlib.util.find_spec(backend)]
-    if not installed:
-        raise UsageError(f"the fused path needs Keras 3 with {' or '.join(backends)}: "
-                         'pip install "alphabench[jax]" or "alphabench[tensorflow]"')
-    tables = {}
-    for backend in installed:  # side by side in one run, each framing in a fresh process
-        print(f"timing the fused path on {backend}: one seed of every framing, in one process ...",
-              file=sys.stderr, flush=True)
-        one_seed = bench.one_seed_each(framings, backend)
-        rows = []
-        for framing, one_seed_run in zip(framings, one_seed):
-            seeds = fused_baseline_seeds(framing.name)
-            print(f"timing {framing.name} on {backend}: fused path, {len(seeds)} seeds ...", file=sys.stderr, flush=True)
-            rows.append(bench.fused_row(framing, seeds, one_seed_run, backend))
-        tables[backend] = rows
-        print(bench.fused_table(rows) + "\n", flush=True)
+    if args.fused:
+        tables = {}
+        for backend, rows in bench.time_fused(framings, _log):
+            tables[backend] = rows
+            print(bench.fused_table(rows) + "\n", flush=True)
+        document = lambda: {backend: [row.to_dict() for row in rows] for backend, rows in tables.items()}  # noqa: E731
+    else:
+        rows = bench.compare_framings(framings, args.seeds, dict(args.reference_epochs), args.reference_backend, _log)
+        print(bench.table(rows))
+        document = lambda: [row.to_dict() for row in rows]  # noqa: E731
     if args.json:
         with open(args.json, "w") as out:
-            json.dump(tables, out, indent=1)
-    return 0
-
-
-def show_baseline(args) -> int:
-    from alphabench import baseline
-    from alphabench.results import format_epochs
-
-    document = baseline.load(args.file)
-    environment = document.environment
-    print(f"# {environment.environment}: Keras {environment.keras_version}, {environment.backend} "
-          f"{environment.backend_version}, Python {environment.python}, {environment.cpu}"
-          f"{', ' + environment.cpu_signature if environment.cpu_signature else ''}\n")
-    print("| framing | path | seed | accuracy | epochs to 100% | probes |\n|---|---|---|---|---|---|")
-    for name, entry in document.framings.items():
-        for seed, accuracy, epochs, probes in zip(entry.seeds, entry.accuracy, entry.epochs_to_100, entry.probes):
-            shown = ", ".join(f"{probe}={value}" for probe, value in probes.items())
-            print(f"| {name} | {entry.path} | {seed} | {accuracy:.2%} | {format_epochs(epochs)} | {shown} |")
+            json.dump(document(), out, indent=1)
     return 0
 
 
 def run_selftest(args) -> int:
-    from alphabench import selftest
-
-    test = selftest.Selftest(args.baselines, args.seeds, args.ab_rounds, args.path)
-    rows, missed = [], 0
-    for injection in filter(test.applies, selftest.INJECTIONS):
-        print(f"injecting: {injection.name} ({injection.framing}) ...", file=sys.stderr, flush=True)
-        judgements = test.inject(injection)
-        missed += sum(not j.caught for j in judgements)
-        rows.append((injection.name, f"{injection.framing} ({test.path_of(injection)})",
-                     *(_caught_cell(j) for j in judgements)))
-    print(f"rerunning {selftest.RERUN_FRAMING} unchanged {args.reruns} times ...", file=sys.stderr, flush=True)
-    reruns = [test.rerun_unchanged() for _ in range(args.reruns)]
-    false_alarms = {regime: [j for run in reruns for j in run if j.regime == regime and j.caught]
-                    for regime in selftest.REGIMES}
-    print(f"A/B: {selftest.RERUN_FRAMING} unchanged against itself, {args.ab_rounds} rounds ...", file=sys.stderr, flush=True)
-    unchanged_ab = test.ab(None)
-
-    print("| injected into Keras | framing (path) | " + " | ".join(selftest.REGIMES) + " |")
-    print("|---|---|" + "---|" * len(selftest.REGIMES))
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
-    print()
-    for regime, alarms in false_alarms.items():
-        print(f"unchanged reruns, {regime}: {len(alarms)}/{args.reruns} raised an alarm")
-        for judgement in alarms:
-            print(f"  FALSE ALARM: {judgement.failures[0].line}")
-    print(f"A/B, unchanged against itself: {unchanged_ab.line('unchanged', 'unchanged')}")
-    ab_false_alarm = unchanged_ab.slower
-    judged = len(rows) * len(selftest.REGIMES)
-    alarms = sum(len(a) for a in false_alarms.values()) + ab_false_alarm
-    print(f"\nselftest: {judged - missed}/{judged} injections caught (injection x regime), "
-          f"{alarms} false alarms in {args.reruns * len(selftest.REGIMES) + 1} unchanged judgements")
-    return 1 if missed or alarms else 0
-
-
-def print_throughput(args) -> int:
-    import json
-
-    from alphabench import trainer
-    from alphabench.framings import get_framing
-
-    framing = get_framing(args.framing).with_settings(epochs=args.epochs)
-    result = trainer.train(framing, framing.seeds)[0]
-    print(json.dumps({"steps_per_second": result.steps_per_second, **result.environment.as_dict()}))
-    return 0
-
-
-def ab_throughput(args) -> int:
-    import json
-    import subprocess
-
-    from alphabench import abtest
-    from alphabench.errors import UsageError
-
-    names = {}
-
-    def measure(python: str) -> float:
-        command = [python, "-m", "alphabench", "throughput", args.framing, "--epochs", str(args.epochs)]
-        try:
-            done = subprocess.run(command, capture_output=True, text=True)
-        except OSError as error:
-            raise UsageError(f"{python} could not time {args.framing} ({error.strerror}); "
-                             "give the other environment's Python, e.g. old-venv/bin/python") from None
-        if done.returncode != 0:
-            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            raise UsageError(f"{python} could not time {args.framing} ({last}); is alphabench installed there?")
-        measured = json.loads(done.stdout.strip().splitlines()[-1])
-        names[python] = f"{measured['environment']} (Keras {measured['keras_version']}, {measured['backend']} " \
-                        f"{measured['backend_version']})"
-        print(".", end="", file=sys.stderr, flush=True)
-        return measured["steps_per_second"]
-
-    print(f"timing {args.framing} in turns, {args.rounds} rounds ", end="", file=sys.stderr, flush=True)
-    pairs = abtest.interleaved(lambda: measure(args.other_python), lambda: measure(sys.executable), args.rounds)
-    print(file=sys.stderr)
-    comparison = abtest.Comparison(tuple(pairs))
-    for a, b in pairs:
-        print(f"round: {a:.1f} -> {b:.1f} steps/s ({b / a:.2f}x)")
-    print(comparison.line(names[args.other_python], names[sys.executable]))
-    return 1 if comparison.slower else 0
-
-
-def _caught_cell(judgement) -> str:
-    return f"caught: {', '.join(judgement.rules)}" if judgement.caught else "MISSED"
+    outcome = selftest.run(selftest.Selftest(args.baselines, args.seeds, args.ab_rounds, args.path), args.reruns, _log)
+    for line in outcome.lines():
+        print(line)
+    return outcome.exit_status
 
 
 def compare_baselines(args) -> int:
-    from pathlib import Path
-
-    from alphabench import baseline, environments
-    from alphabench.errors import UsageError
-
-    files = args.files or sorted(str(path) for path in Path(args.baselines).glob("*.json"))
-    if len(files) < 2:
-        raise UsageError(f"need two or more baseline files to compare, found {len(files)} in {args.baselines}; "
-                         "name them, or make one per environment with `alphabench baseline update`")
-    documents = {}
-    for file in files:
-        document = baseline.load(file)
-        documents[document.environment.environment] = document
-    print(environments.markdown(documents), end="")
-    return 0
+    return _print(environments.markdown(environments.load(args.files, args.baselines)))
 
 
 def upgrade_baseline(args) -> int:
-    from alphabench import baseline
-
     baseline.upgrade(args.file)
     print(f"{args.file}: at schema version {baseline.SCHEMA_VERSION}")
     return 0

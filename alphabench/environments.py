@@ -21,10 +21,13 @@ explanation is a difference nobody has explained yet.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from alphabench import baseline, verdict
 from alphabench.data import sample_count
-from alphabench.deviations import known_deviation
+from alphabench.errors import UsageError
 from alphabench.framings import FUSED_ENVIRONMENTS, get_framing
 from alphabench.gate import majority, shift
 from alphabench.results import Baseline, BaselineEntry, Fingerprint, format_accuracy, format_epochs, median_epochs_to_100
@@ -35,18 +38,18 @@ THROUGHPUT_FACTOR = 2.0
 # entries: "<environment>" for both paths, "<environment>@reference" for the reference path alone.
 THROUGHPUT_EXPLAINED = {
     "keras3-jax": "Keras jit-compiles JAX's train step with XLA and loops over it in Python; a step of "
-    "this tiny LSTM costs a fraction of TensorFlow's graph executor's (cProfile of one_char on "
-    "TensorFlow: 61% of the time inside TFE_Py_Execute, ~0.76 ms a step, against ~0.2 ms a step on JAX)",
+    "this tiny LSTM costs a fraction of TensorFlow's graph executor's (profiled in the README, "
+    "\"Measured: fast vs reference\")",
     "keras3-torch": "Keras's PyTorch trainer runs the step eagerly, one step per call (it refuses "
     "steps_per_execution > 1): every op of the LSTM's loop over time steps is dispatched from Python",
     "keras2-tensorflow@reference": "tf-keras's fit builds its data iterator once per fit call, where "
     "Keras 3's fit on TensorFlow and torch sets one up anew every epoch (see the keras3-tensorflow@reference "
     "note): the tutorial's own fit call is the fast one here",
     "keras3-tensorflow@reference": "Keras 3's fit on TensorFlow sets up a tf.data iterator anew every "
-    "epoch: cProfile of timestep_window's plain fit (40 epochs of 23 batch-1 steps) shows make_iterator "
-    "at ~10 ms a call, twice an epoch, and ~40 ms an epoch in fit's own frame with no Python callee "
-    "(most likely that iterator's teardown), where tf-keras's fit spends 16 ms in its own frame in all; "
-    "at 23 steps an epoch that is ~3.7 ms a step, 5.4 against 1.7. The fast path's one fit call pays it once",
+    "epoch: a profile of timestep_window's plain fit shows make_iterator called twice an epoch and fit's "
+    "own frame spending per epoch what tf-keras's spends in all (most likely that iterator's teardown), "
+    "a per-epoch cost that at 23 batch-1 steps an epoch weighs on every step (README, \"The "
+    "cross-environment report\"). The fast path's one fit call pays it once",
 }
 
 
@@ -61,6 +64,19 @@ class Flag:
         """One line; `explanation_mark` stands in for the explanation (a footnote), if there is one."""
         suffix = f" ({explanation_mark or 'explained: ' + self.explained})" if self.explained else " (not explained yet)"
         return f"{self.environment} {self.entry}: {self.what}{suffix}"
+
+
+def load(files: Sequence[str], directory: str) -> dict[str, Baseline]:
+    """The baselines to set side by side, by environment: `files`, or else every *.json in `directory`."""
+    files = list(files) or sorted(str(path) for path in Path(directory).glob("*.json"))
+    if len(files) < 2:
+        raise UsageError(f"need two or more baseline files to compare, found {len(files)} in {directory}; "
+                         "name them, or make one per environment with `alphabench baseline update`")
+    documents = {}
+    for file in files:
+        document = baseline.load(file)
+        documents[document.environment.environment] = document
+    return documents
 
 
 def _probe_majorities(probe_outcomes) -> dict[str, object]:
@@ -118,7 +134,9 @@ def _entry_flags(entry: str, documents: dict[str, Baseline]) -> list[Flag]:
 
 
 def _explained(environment: str, name: str, check: str, keras_version: str, path: str) -> str | None:
-    expectation = known_deviation(environment, name, check, keras_version, path)
+    """Why a cross-environment flag on `check` is a known deviation there (as verdict.expectations
+    finds it, with where the release stands against its measurements), or None."""
+    expectation = verdict.expectations(environment, name, keras_version, path, (check,))[check]
     return expectation.reason if expectation else None
 
 

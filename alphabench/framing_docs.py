@@ -58,3 +58,18 @@ def markdown() -> str:
     details = [f"- **{f.name}**: {f.summary}. Probes: {', '.join(f.probes) or 'none'}."
                + (f" Rule: {f.expectation.why}." if f.expectation.why else "") for f in FRAMINGS.values()]
     return "\n".join([HEADER, *rows, "", *details]) + "\n"
+
+
+def listing() -> str:
+    """`alphabench list`: a table of every framing's settings, then each one's summary."""
+    header = ("framing", "units", "epochs", "batch", "shuffle", "stateful", "input", "seeds", "tutorial")
+    rows = [header] + [
+        (
+            f.name, str(f.units), str(f.epochs), str(f.batch_size or "all"), str(f.shuffle),
+            str(f.stateful), f"{f.context} {f.layout}", describe_seeds(f.seeds), f.reported_range,
+        )
+        for f in FRAMINGS.values()
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join(lines + [""] + [f"{f.name}: {f.summary}" for f in FRAMINGS.values()]) + "\n"

@@ -27,8 +27,8 @@ It never repairs what it tests: the JAX trainer threads only the model's tracked
 stateful LSTM's state is lost between batches there, and here too (deviations.py); on TensorFlow the
 state carries, as in TensorFlow's fit, and is reset at each epoch's start, as the tutorial's
 callback leaves it. It tests Keras's layers, loss and optimiser, not `fit`: the fast and reference
-paths keep covering that. tf-keras is not fused: the same TensorFlow loop ran at about 1 ms a step
-there, no faster than fit (README, "The fused path").
+paths keep covering that. tf-keras is not fused: the same TensorFlow loop ran no faster than fit
+there (README, "The fused path", has the figures).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ Exit status 1 when a file leaves the tolerance.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 
 from alphabench import options, trajectory
 from alphabench.framings import FRAMINGS, get_framing
@@ -31,6 +32,18 @@ def add_commands(commands) -> None:
     spread.set_defaults(command=spread_command)
 
 
+@dataclass(frozen=True)
+class Recording:
+    """`golden record`'s outcome: exit status 1 when a framing could not be recorded."""
+
+    recorded: tuple[trajectory.Trajectory, ...]
+    failed: tuple[str, ...]
+
+    @property
+    def exit_status(self) -> int:
+        return 1 if self.failed else 0
+
+
 def record_command(args) -> int:
     from alphabench import compat, trainer  # imports Keras
 
@@ -47,23 +60,37 @@ def record_command(args) -> int:
         trajectory.save(recorded, args.out)
         print(f"{args.out}: {compat.ENVIRONMENT}: {len(recorded)} trajector{'y' if len(recorded) == 1 else 'ies'} "
               f"recorded ({recorded[0].made_with})")
-    return 1 if failed else 0
+    return Recording(tuple(recorded), tuple(failed)).exit_status
+
+
+@dataclass(frozen=True)
+class Spread:
+    """`golden spread`'s rows: (file, recorded trajectory, its departure; None: no golden trajectory).
+    Exit status 1 when one leaves the tolerance, or has nothing to be compared with: the spread is then
+    not benign."""
+
+    rows: tuple[tuple[str, trajectory.Trajectory, trajectory.Departure | None], ...]
+
+    @property
+    def exit_status(self) -> int:
+        return 1 if any(departure is None or departure.broken for _, _, departure in self.rows) else 0
+
+    def lines(self) -> list[str]:
+        shown = ["| file | framing | recorded with | largest relative deviation | where | in tolerances |",
+                 "|---|---|---|---|---|---|"]
+        for path, now, departure in self.rows:
+            if departure is None:
+                shown.append(f"| {path} | {now.framing} | {now.made_with} | no golden trajectory | | |")
+            else:
+                shown.append(f"| {path} | {now.framing} | {now.made_with} | {departure.deviation:.2g} | "
+                             f"{departure.what} | {departure.deviation / trajectory.TOLERANCE:.2g} |")
+        return shown
 
 
 def spread_command(args) -> int:
-    """Exit 1 when any trajectory leaves the tolerance: the spread is then not benign."""
     golden = trajectory.load(args.golden)
-    print("| file | framing | recorded with | largest relative deviation | where | in tolerances |")
-    print("|---|---|---|---|---|---|")
-    broken = False
-    for path in args.paths:
-        for name, now in trajectory.load(path).items():
-            if name not in golden:
-                print(f"| {path} | {name} | {now.made_with} | no golden trajectory | | |")
-                broken = True
-                continue
-            departure = trajectory.compare(golden[name], now)
-            broken |= departure.broken
-            print(f"| {path} | {name} | {now.made_with} | {departure.deviation:.2g} | {departure.what} | "
-                  f"{departure.deviation / trajectory.TOLERANCE:.2g} |")
-    return 1 if broken else 0
+    spread = Spread(tuple((path, now, trajectory.compare(golden[name], now) if name in golden else None)
+                          for path in args.paths for name, now in trajectory.load(path).items()))
+    for line in spread.lines():
+        print(line)
+    return spread.exit_status

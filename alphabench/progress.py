@@ -7,8 +7,11 @@ every line, gets one every `log_every` seconds rather than one per epoch.
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import TextIO
+
+from alphabench.results import describe_seeds
 
 _CLEAR_TO_END_OF_LINE = "\x1b[K"
 
@@ -62,3 +65,27 @@ class ProgressLine:
         else:
             self.stream.write(f"{line}\n")
         self.stream.flush()
+
+
+def seeds_text(seeds) -> str:
+    """'seed 1', 'seeds 1-3'."""
+    return f"seed{'s' * (len(seeds) > 1)} {describe_seeds(seeds)}"
+
+
+def train_all(session, names, stream: TextIO | None = None) -> None:
+    """Train each framing of an alphabench.session.Session with a progress display (default: on stderr).
+
+    A framing whose training raises is not retrained: the session keeps the error, and its verdict
+    (session.verdict) judges it as a "training" failure, expected or not.
+    """
+    stream = stream or sys.stderr
+    for position, name in enumerate(names, start=1):
+        progress = ProgressLine(f"[{position}/{len(names)}] {name} ({seeds_text(session.seeds_for(name))}, "
+                                f"{session.path} path)", stream, live=stream.isatty())
+        progress.start()
+        try:
+            session.train(name, progress)
+        except Exception:
+            progress.finish("training failed")
+        else:
+            progress.finish("done")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from alphabench.errors import UsageError
@@ -44,6 +46,41 @@ def markdown_table(table: list[tuple[str, ...]]) -> str:
     return "\n".join(lines)
 
 
+def header(environment: Fingerprint, path: str, baseline_file: os.PathLike) -> str:
+    """What `alphabench run` ran on, and the baselines file it compares with."""
+    return (f"alphabench on {environment.environment} (Keras {environment.keras_version}, {environment.backend} "
+            f"{environment.backend_version}), {path} path\nbaselines: {baseline_file}")
+
+
+def notes(verdicts: Sequence[Verdict], findings: Sequence[Finding]) -> list[str]:
+    """What follows the table: every failure; the findings that are not failures, the environment's
+    note (the same for every framing judged against one baseline) once; then what each verdict
+    explains (Verdict.explanations): an unexpected pass, prominently; where a deviation's
+    measurements do not reach this release; each known deviation that made a failure expected."""
+    shown, environment_notes = [line for v in verdicts for line in v.lines()], {}
+    for finding in findings:
+        if finding.metric == "environment":
+            environment_notes.setdefault(finding.rule, []).append(finding.framing)
+        elif finding.kind != "regression":  # regressions are failures, shown above
+            shown.append(finding.line())
+    shown += [f"NOTE environment ({', '.join(framings)}): cross-environment rules; {rule}"
+              for rule, framings in environment_notes.items()]
+    return shown + [line for v in verdicts for line in v.explanations()]
+
+
+def baseline_markdown(document: Baseline) -> str:
+    """`alphabench baseline show`: where a baseline was made, and its per-seed table."""
+    e = document.environment
+    lines = [f"# {e.environment}: Keras {e.keras_version}, {e.backend} {e.backend_version}, Python {e.python}, "
+             f"{e.cpu}{', ' + e.cpu_signature if e.cpu_signature else ''}", "",
+             "| framing | path | seed | accuracy | epochs to 100% | probes |", "|---|---|---|---|---|---|"]
+    for name, entry in document.framings.items():
+        for seed, accuracy, epochs, probes in zip(entry.seeds, entry.accuracy, entry.epochs_to_100, entry.probes):
+            shown = ", ".join(f"{probe}={value}" for probe, value in probes.items())
+            lines.append(f"| {name} | {entry.path} | {seed} | {accuracy:.2%} | {format_epochs(epochs)} | {shown} |")
+    return "\n".join(lines) + "\n"
+
+
 def check_destination(directory: str) -> None:
     """Refuse, before any training, a report directory that cannot be made or written."""
     out = Path(directory)
@@ -65,7 +102,7 @@ def write(directory: str, environment: Fingerprint, summaries: list[Summary], fi
         "results": {s.framing.name: [r.as_dict() for r in s.results] for s in summaries},
         "verdicts": {v.subject: v.status for v in verdicts},
         "failures": failures,
-        "findings": [f.__dict__ for f in findings],
+        "findings": [dataclasses.asdict(f) for f in findings],
     }
     written = [out / "report.json", out / "report.md"]
     written[0].write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from unittest import mock
 
@@ -199,11 +199,11 @@ class Selftest:
         calibration = self.session.calibration
         here = Baseline(results[0].environment, calibration,
                         {key: BaselineEntry.from_results(self.unchanged(framing, path), calibration)})
+        expected = session.expectations(framing)
         judgements = []
         for regime, baseline in zip(REGIMES, (here, self.committed)):
             findings = gate.compare_all(baseline, {key: results}, calibration, {key: sample_count(get_framing(framing))})
             failures = verdict.failures_of(framing, session.summary(framing), findings, path)
-            expected = {check: session.expected_failure(framing, check) for check in ("accuracy", "probes", "reference")}
             decided = verdict.judge(framing, [*failures, *contract_failures, *extra], expected)
             judgements.append(Judgement(regime, tuple(decided.unexpected_failures)))
         return judgements
@@ -244,3 +244,68 @@ class Selftest:
     def rerun_unchanged(self) -> list[Judgement]:
         session, results = self._train(RERUN_FRAMING, self.path)
         return self.judge(RERUN_FRAMING, self.path, session, results, self.contract_failures())
+
+
+@dataclass(frozen=True)
+class Caught:
+    """One injection's row of the table: how each regime judged it."""
+
+    injection: Injection
+    path: str
+    judgements: tuple[Judgement, ...]
+
+    def cells(self) -> tuple[str, ...]:
+        shown = [f"caught: {', '.join(j.rules)}" if j.caught else "MISSED" for j in self.judgements]
+        return (self.injection.name, f"{self.injection.framing} ({self.path})", *shown)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What `alphabench selftest` found, and its exit status: 1 if an injection was missed in a
+    regime or an unchanged run raised an alarm, else 0."""
+
+    caught: tuple[Caught, ...]
+    reruns: tuple[tuple[Judgement, ...], ...]  # each unchanged rerun, judged in every regime
+    unchanged_ab: abtest.Comparison  # one_char against itself
+
+    @property
+    def missed(self) -> int:
+        return sum(not j.caught for row in self.caught for j in row.judgements)
+
+    @property
+    def false_alarms(self) -> Mapping[str, list[Judgement]]:
+        return {regime: [j for run in self.reruns for j in run if j.regime == regime and j.caught] for regime in REGIMES}
+
+    @property
+    def alarms(self) -> int:
+        return sum(len(a) for a in self.false_alarms.values()) + self.unchanged_ab.slower
+
+    @property
+    def exit_status(self) -> int:
+        return 1 if self.missed or self.alarms else 0
+
+    def lines(self) -> list[str]:
+        """The table (injection x regime), the false alarms, the tally."""
+        shown = ["| injected into Keras | framing (path) | " + " | ".join(REGIMES) + " |",
+                 "|---|---|" + "---|" * len(REGIMES)]
+        shown += ["| " + " | ".join(row.cells()) + " |" for row in self.caught] + [""]
+        for regime, alarms in self.false_alarms.items():
+            shown.append(f"unchanged reruns, {regime}: {len(alarms)}/{len(self.reruns)} raised an alarm")
+            shown += [f"  FALSE ALARM: {judgement.failures[0].line}" for judgement in alarms]
+        shown.append(f"A/B, unchanged against itself: {self.unchanged_ab.line('unchanged', 'unchanged')}")
+        judged = len(self.caught) * len(REGIMES)
+        shown.append(f"\nselftest: {judged - self.missed}/{judged} injections caught (injection x regime), "
+                     f"{self.alarms} false alarms in {len(self.reruns) * len(REGIMES) + 1} unchanged judgements")
+        return shown
+
+
+def run(test: Selftest, reruns: int, log: Callable[[str], None] = print) -> Outcome:
+    """Every injection that applies to the test's path, then `reruns` unchanged reruns and one A/B."""
+    caught = []
+    for injection in filter(test.applies, INJECTIONS):
+        log(f"injecting: {injection.name} ({injection.framing}) ...")
+        caught.append(Caught(injection, test.path_of(injection), tuple(test.inject(injection))))
+    log(f"rerunning {RERUN_FRAMING} unchanged {reruns} times ...")
+    unchanged = tuple(tuple(test.rerun_unchanged()) for _ in range(reruns))
+    log(f"A/B: {RERUN_FRAMING} unchanged against itself, {test.ab_rounds} rounds ...")
+    return Outcome(tuple(caught), unchanged, test.ab(None))

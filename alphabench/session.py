@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from alphabench import baseline, gate, verdict
 from alphabench.calibration import calibration_seconds
 from alphabench.data import sample_count
-from alphabench.deviations import Expectation, known_deviation
+from alphabench.deviations import Expectation
+from alphabench.errors import UsageError
 from alphabench.framings import AUTO_PATH, FUSED_SEEDS, Framing, get_framing
 from alphabench.results import Baseline, SeedResult, entry_key
 from alphabench.summary import Summary
@@ -36,6 +37,9 @@ class Session:
     results: dict[str, list[SeedResult]] = field(default_factory=dict)
     training_errors: dict[str, BaseException] = field(default_factory=dict)
     _calibration: float | None = None
+    # The baseline as last read, with the file's signature then; each framing's findings against it.
+    _baseline: tuple[tuple | None, Baseline | None] | None = field(default=None, init=False, repr=False)
+    _findings: dict[str, tuple[tuple | None, list]] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def overridden(self) -> bool:
@@ -114,9 +118,23 @@ class Session:
         self.resolve_path()
         trainer.check_path(self.path)
 
+    def _baseline_signature(self) -> tuple[int, int, int] | None:
+        """What tells one state of the baseline file from another (an atomic write makes a new inode)."""
+        try:
+            status = self.baseline_file.stat()
+        except OSError:  # as Path.exists() takes it: no file there
+            return None
+        return status.st_ino, status.st_mtime_ns, status.st_size
+
     def load_baseline(self) -> Baseline | None:
-        """The environment's baseline, None if there is none yet; a broken one raises BaselineError."""
-        return baseline.load(self.baseline_file) if self.baseline_file.exists() else None
+        """The environment's baseline, None if there is none yet; a broken one raises BaselineError.
+
+        Read and validated once, and again only when the file changed (another worker, or --update,
+        wrote entries to it)."""
+        signature = self._baseline_signature()
+        if self._baseline is None or self._baseline[0] != signature:
+            self._baseline = (signature, None if signature is None else baseline.load(self.baseline_file))
+        return self._baseline[1]
 
     def baseline_key(self, name: str) -> str:
         return entry_key(name, self.path)
@@ -134,21 +152,38 @@ class Session:
             self.announce(f"{self.baseline_file}: {line} (--update: check it in)")
 
     def findings(self, names=None) -> list[gate.Finding]:
+        """The gate's findings for each framing against the baseline, computed once per framing for
+        each state of the baseline file."""
         names = list(names or self.results)
-        results = {self.baseline_key(name): self.train(name) for name in names}
         if self.update:
-            self.create_missing(results)
-        return gate.compare_all(
-            self.load_baseline(),
-            results,
-            self.calibration,
-            {self.baseline_key(name): sample_count(get_framing(name)) for name in names},
-        )
+            current = self.load_baseline()
+            held = current.framings if current else {}
+            missing = {self.baseline_key(name): self.train(name) for name in names if self.baseline_key(name) not in held}
+            if missing:
+                self.create_missing(missing)
+        current = self.load_baseline()
+        signature = self._baseline[0]
+        found = []
+        for name in names:
+            cached = self._findings.get(name)
+            if cached is None or cached[0] != signature:
+                key = self.baseline_key(name)
+                compared = gate.compare_all(current, {key: self.train(name)}, self.calibration,
+                                            {key: sample_count(get_framing(name))})
+                cached = self._findings[name] = (signature, compared)
+            found += cached[1]
+        return found
 
-    def expected_failure(self, name: str, check: str = "accuracy") -> Expectation | None:
+    def expectations(self, name: str, checks: Sequence[str] | None = None) -> dict[str, Expectation | None]:
+        """What the framing (or contract) is expected to do here, as alphabench.verdict assembles it."""
         from alphabench import compat
 
-        return known_deviation(self.environment, name, check, compat.keras.__version__, self.path)
+        return verdict.expectations(self.environment, name, compat.keras.__version__, self.path, checks)
+
+    def expected_failure(self, name: str, check: str = "accuracy") -> Expectation | None:
+        """The known deviation that breaks `check` of the framing (or contract) here, as far as its
+        measurements reach this release (alphabench.verdict decides what it means), or None."""
+        return self.expectations(name, (check,))[check]
 
     def verdict(self, name: str) -> verdict.Verdict:
         """The framing's verdict (alphabench.verdict decides), training it first if need be.
@@ -156,8 +191,7 @@ class Session:
         A framing whose training raises is judged a "training" failure, expected where a known
         deviation says so; an unexpected one also prints its traceback, which may be a bug.
         """
-        checks = ["training"] + [verdict.check_name(c, self.path) for c in ("accuracy", "probes", "baseline")]
-        expected = {check: self.expected_failure(name, check) for check in checks}
+        expected = self.expectations(name)
         try:
             self.train(name)
         except Exception as error:
@@ -175,7 +209,39 @@ class Session:
         """Whether Keras keeps one of the contracts the tutorial relies on (alphabench.contracts)."""
         from alphabench import contracts  # imports Keras
 
-        seen = contracts.get_contract(name).violation()
-        failures = [verdict.Failure("contract", seen, name)] if seen else []
-        return verdict.judge(name, failures, {"contract": self.expected_failure(name, "contract")},
-                             unexpected_pass=self.unexpected_pass)
+        return verdict.contract_verdict(name, contracts.get_contract(name).violation(),
+                                        self.expectations(name, ("contract",)), self.unexpected_pass)
+
+    def update_baseline(self, named: Sequence[str], train_all: Callable[[Session, list[str]], None]) -> None:
+        """`alphabench baseline update`: train what baseline.update_plan says, then write the file
+        atomically, each change said to `announce`. `train_all(session, names)` trains (with a display).
+
+        Whatever the environment or the file system forbids is refused before any training; a
+        framing that fails to train is left out where a known deviation says it cannot, else nothing
+        is written and its error is raised.
+        """
+        from alphabench import compat
+
+        if self.overridden:
+            raise UsageError("baselines record each framing's tutorial settings: drop --epochs/--units")
+        self.check_path()
+        current = self.load_baseline()  # a broken baseline file is reported now, not after the training
+        plan = baseline.update_plan(current, self.path, self.seeds, list(dict.fromkeys(named)))
+        runs = [(self.with_options(path=path, seeds=seeds), names) for (path, seeds), names in plan.items()]
+        keys = [run.baseline_key(name) for run, names in runs for name in names]
+        baseline.check_update(self.baseline_file, keys, compat.fingerprint())
+        baseline.check_writable(self.baseline_file)
+        results = {}
+        for run, names in runs:
+            train_all(run, names)
+            for name in names:
+                error = run.training_errors.get(name)
+                if error is None:
+                    results[run.baseline_key(name)] = run.train(name)
+                elif run.expected_failure(name, "training"):
+                    self.announce(f"{name}: not in the baseline: training failed as recorded ({type(error).__name__})")
+                else:
+                    raise error  # a new failure: nothing is written, and its traceback shows
+        for line in baseline.update(self.baseline_file, results, self.calibration, compat.fingerprint()):
+            self.announce(line)
+        self.announce(f"wrote {self.baseline_file}")

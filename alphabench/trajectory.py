@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from alphabench.atomic import write_json
 from alphabench.errors import BaselineError
 
 STEPS = 30  # more than one epoch of every batch-1 framing, so the stateful reset is inside
@@ -123,8 +124,7 @@ def load(path: str | os.PathLike = GOLDEN_FILE) -> dict[str, Trajectory]:
 
 def save(trajectories: Sequence[Trajectory], path: str | os.PathLike = GOLDEN_FILE) -> None:
     """Replace these framings' trajectories in the file, atomically; the other framings' are kept."""
-    from alphabench.atomic import write_json  # the store's atomic writer: a half-written golden never lands
-
+    # The store's atomic writer: a half-written golden never lands.
     everything = {**load(path), **{t.framing: t for t in trajectories}}
     write_json(Path(path), {
         "schema_version": SCHEMA_VERSION, "steps": STEPS, "seed": GOLDEN_SEED,

@@ -1,7 +1,10 @@
 """The one place that decides: a framing's verdict from everything judged about it, and the run's.
 
-The CLI's table and exit status, the report, the selftest and the training tests all ask this
-module; none of them decides on its own.
+What a framing or contract is expected to do here (`expectations`: the known deviations of its
+environment, release and path) is assembled here too, and `judge` decides. The session (so the
+CLI's table and the training tests), the matrix and its bisect, and the selftest all ask this
+module; none of them decides on its own. A command's exit status is RunVerdict's, or that of a
+typed outcome of its own module built from these verdicts.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from alphabench.deviations import MEASURED, Expectation, KnownDeviation
+from alphabench.deviations import MEASURED, Expectation, KnownDeviation, known_deviation
 from alphabench.gate import Finding
 from alphabench.summary import Summary
 
@@ -27,6 +30,21 @@ class Failure:
 def check_name(check: str, path: str) -> str:
     """A reference-path run's accuracy, probes and baseline are judged as one check, "reference"."""
     return "reference" if path == "reference" else check
+
+
+FRAMING_CHECKS = ("training", "accuracy", "probes", "baseline")
+
+
+def expectations(environment: str, subject: str, keras_version: str | None, path: str | None = None,
+                 checks: Sequence[str] | None = None) -> dict[str, Expectation | None]:
+    """What `subject` is expected to do in this environment, release and path: check -> the known
+    deviation that breaks it (alphabench.deviations), as far as its measurements reach this release
+    (deviations.Expectation: measured there, inside a measured range, after or before it), or None. `checks`: by default a framing's, as its
+    failures come under them (check_name: "reference" on the reference path); a contract's is
+    ("contract",); the training tests name their own ("lessons", "equivalence", ...)."""
+    if checks is None:
+        checks = ("training", *dict.fromkeys(check_name(c, path or "") for c in FRAMING_CHECKS[1:]))
+    return {check: known_deviation(environment, subject, check, keras_version, path) for check in checks}
 
 
 def failures_of(framing: str, summary: Summary | None, findings: Sequence[Finding], path: str,
@@ -144,6 +162,13 @@ def judge(subject: str, failures: Sequence[Failure], expected: Mapping[str, Expe
 
 def _everywhere(subject: str, check: str, why: str) -> Expectation:
     return Expectation(KnownDeviation("", subject, (check,), why), None, MEASURED)
+
+
+def contract_verdict(name: str, violation: str | None, expected: Mapping[str, Expectation | str | None],
+                     unexpected_pass: str = "fail") -> Verdict:
+    """A contract's verdict from what its check saw (None: kept) and its `expectations`."""
+    return judge(name, [Failure("contract", violation, name)] if violation else [], expected,
+                 unexpected_pass=unexpected_pass)
 
 
 @dataclass(frozen=True)

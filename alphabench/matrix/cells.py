@@ -16,9 +16,11 @@ from alphabench.errors import UsageError
 CELL_SCHEMA_VERSION = 1
 KERAS_LINES = ("keras", "keras-nightly", "tf-keras")
 BACKENDS = ("tensorflow", "jax", "torch")
-# Cells train few framings on their default seeds: a cell must take about a minute on a 2-core machine.
+# Cells train few framings on their default seeds, the cheap ones, so that a matrix of many cells stays
+# short (README, "Measured: 17 cells", has its timings).
 DEFAULT_FRAMINGS = ("one_char", "timestep_window", "stateful")
 PYTHON = "3.11"
+CELL_PATH = "fast"  # the training path a cell's framings take
 # The backend releases current when each Keras 3 minor came out (TensorFlow's own requirement on
 # keras decides which TensorFlow accepts it), and a NumPy cap where those releases predate NumPy 2.
 # TensorFlow 2.16 is the first that installs Keras 3; a Keras 3 release needs no newer one.

@@ -10,7 +10,7 @@ from pathlib import Path
 from alphabench import atomic, options
 from alphabench.matrix.ab import run_ab
 from alphabench.matrix.bisect import BREAK, DIRECTIONS, between, bisect
-from alphabench.matrix.cells import BACKENDS, DEFAULT_FRAMINGS, DEFAULT_TORCH, Cell, default_cells, ordered, parse_cells
+from alphabench.matrix.cells import BACKENDS, CELL_PATH, DEFAULT_FRAMINGS, DEFAULT_TORCH, Cell, default_cells, ordered, parse_cells
 from alphabench.matrix.files import cell_file, load_ab, load_cells
 from alphabench.matrix.index import index_versions
 from alphabench.matrix.judging import MatrixVerdict, judge_all, lines, reference_baselines
@@ -124,7 +124,7 @@ def _merge_command(args) -> int:
 
 def _cell_command(args) -> int:
     framings = list(dict.fromkeys(args.framings)) or list(DEFAULT_FRAMINGS)
-    body = run_inside_cell(framings, args.seeds, "fast", lambda line: _log(f"cell: {line}"))
+    body = run_inside_cell(framings, args.seeds, CELL_PATH, lambda line: _log(f"cell: {line}"))
     atomic.write_json(Path(args.out), body)
     return 0
 

@@ -10,9 +10,8 @@ from pathlib import Path
 
 from alphabench import baseline, gate, verdict
 from alphabench.data import sample_count
-from alphabench.deviations import known_deviation
 from alphabench.framings import get_framing
-from alphabench.matrix.cells import Cell, neighbours, ordered
+from alphabench.matrix.cells import CELL_PATH, Cell, neighbours, ordered
 from alphabench.matrix.files import CellResult, ThroughputAB
 from alphabench.results import Baseline, SeedResult, entry_framing
 
@@ -74,12 +73,10 @@ def judge_cell(result: CellResult, neighbour: CellResult | None, reference: Base
     neighbour_name = neighbour.cell.label if neighbour else ""
     judged = {}
     for name, seen in result.contracts.items():
-        failures = [verdict.Failure("contract", seen, name)] if seen else []
-        expected = {"contract": known_deviation(environment, name, "contract", keras_version)}
-        judged[f"contract {name}"] = verdict.judge(name, failures, expected)
+        expected = verdict.expectations(environment, name, keras_version, CELL_PATH, ("contract",))
+        judged[f"contract {name}"] = verdict.contract_verdict(name, seen, expected)
     for name in subjects:
-        expected = {check: known_deviation(environment, name, check, keras_version)
-                    for check in ("training", "accuracy", "probes", "baseline")}
+        expected = verdict.expectations(environment, name, keras_version, CELL_PATH)
         if name in result.training_errors:
             line = f"{name}: training failed ({result.training_errors[name]})"
             judged[name] = verdict.judge(name, [verdict.Failure("training", line, "training")], expected)

@@ -18,6 +18,7 @@ from alphabench.matrix.cells import CELL_SCHEMA_VERSION, Cell
 from alphabench.matrix.environments import CellError, ensure_environment
 from alphabench.matrix.files import CellResult, pending, save_cell
 from alphabench.results import Baseline, BaselineEntry
+from alphabench.session import Session
 
 
 def run_inside_cell(framings: Sequence[str], seeds: tuple[int, ...] | None, path: str, progress=print) -> dict:
@@ -25,7 +26,6 @@ def run_inside_cell(framings: Sequence[str], seeds: tuple[int, ...] | None, path
     # Late: these load Keras, which only a cell's own process does.
     from alphabench import compat
     from alphabench.contracts import CONTRACTS
-    from alphabench.session import Session
 
     session = Session(seeds=seeds, path=path, baselines=tempfile.mkdtemp(prefix="alphabench-cell-"))
     contracts = {contract.name: contract.violation() for contract in CONTRACTS}

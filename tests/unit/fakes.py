@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
+import types
 
 from alphabench.results import Fingerprint, SeedResult, Settings
 
@@ -55,3 +57,22 @@ def fake_results(accuracies=(0.80, 0.84, 0.84, 0.88, 0.92), seeds=None, **overri
 
 def with_probes(result: SeedResult, **probes) -> SeedResult:
     return dataclasses.replace(result, probes=probes)
+
+
+def go_offline(monkeypatch) -> None:
+    """Sessions (and `alphabench run`) that 'train' into fake results in the fakes' environment,
+    with no contracts, without Keras: fake alphabench.trainer, .compat and .contracts modules."""
+    fake_trainer = types.ModuleType("alphabench.trainer")
+    fake_trainer.train = lambda framing, seeds, path, progress=None: fake_results(
+        accuracies=[0.84] * len(seeds), seeds=seeds, framing=framing.name, path=path,
+        settings=Settings(framing.units, framing.epochs, framing.batch_size, framing.shuffle, framing.stateful))
+    fake_trainer.check_path = lambda path: None
+    fake_compat = types.ModuleType("alphabench.compat")
+    fake_compat.ENVIRONMENT, fake_compat.fingerprint = ENVIRONMENT.environment, lambda: ENVIRONMENT
+    fake_compat.keras = types.SimpleNamespace(__version__=ENVIRONMENT.keras_version)
+    fake_compat.FUSED = False
+    fake_contracts = types.ModuleType("alphabench.contracts")
+    fake_contracts.CONTRACTS = ()
+    for name, module in (("trainer", fake_trainer), ("compat", fake_compat), ("contracts", fake_contracts)):
+        monkeypatch.setitem(sys.modules, f"alphabench.{name}", module)
+        monkeypatch.setattr(f"alphabench.{name}", module, raising=False)

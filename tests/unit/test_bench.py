@@ -3,7 +3,7 @@
 from alphabench import bench
 
 
-def row(**overrides) -> dict:
+def row(**overrides) -> bench.PathComparison:
     measured = {
         "framing": "one_char", "seeds": list(range(1, 11)),
         "fast_environment": "keras3-jax", "reference_environment": "keras3-tensorflow",
@@ -13,7 +13,7 @@ def row(**overrides) -> dict:
         "fast_accuracy": [0.84] * 6 + [0.80] * 4, "reference_accuracy": [0.80] * 6 + [0.84] * 4,
         "samples": 25, "fast_peak_rss_mb": 800.0, "reference_peak_rss_mb": 700.0,
     }
-    return {**measured, **overrides}
+    return bench.PathComparison.from_dict({**measured, **overrides})
 
 
 def test_the_table_shows_speedup_seed_scaling_and_the_accuracy_shift_in_samples():
@@ -30,12 +30,12 @@ def test_an_extrapolated_reference_is_marked_and_explained():
     assert "400.0*" in text and text.endswith("extrapolated per step")
 
 
-def fused_row(name: str, one_seed: float, process: float, seconds: float) -> dict:
-    return {
+def fused_row(name: str, one_seed: float, process: float, seconds: float) -> bench.FusedRow:
+    return bench.FusedRow.from_dict({
         "framing": name, "seeds": list(range(1, 65)), "one_seed_seconds": one_seed,
         "one_seed_process_seconds": process, "seconds": seconds, "train_seconds": seconds / 2,
         "seed_step_microseconds": 2.5, "accuracy": [0.84] * 64, "peak_rss_mb": 900.0, "environment": "keras3-jax",
-    }
+    })
 
 
 def test_the_fused_total_is_the_one_seed_processs_whole_time_imports_included():
@@ -45,3 +45,9 @@ def test_the_fused_total_is_the_one_seed_processs_whole_time_imports_included():
     total = bench.fused_table(rows).splitlines()[-1]
     assert "one seed of every framing 8.5s in one fresh process" in total
     assert "(5.0s of it training, evaluating, probing)" in total and "all seeds 13.0s" in total
+
+
+def test_rows_go_to_json_and_back_unchanged():
+    for typed in (row(), fused_row("one_char", 2.0, 5.0, 6.0)):
+        document = typed.to_dict()
+        assert isinstance(document["seeds"], list) and type(typed).from_dict(document) == typed

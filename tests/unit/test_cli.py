@@ -36,6 +36,7 @@ def test_list_shows_all_framings_without_importing_keras():
         (["ab", "/nonexistent/python", "--rounds", "1"], "could not time one_char"),
         (["run", "--unexpected-pass", "ignore"], "argument --unexpected-pass: invalid choice: 'ignore'"),
         (["bisect", "3.0.5", "3.5.0", "--framing", "stateful", "--direction", "up"], "argument --direction: invalid choice"),
+        (["ab", str(BASELINES), "--rounds", "1"], f"{BASELINES} is a directory, not a Python interpreter"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, message):
@@ -43,6 +44,17 @@ def test_bad_input_is_one_line_and_exit_2(args, message):
     assert run.returncode == 2
     assert message in run.stderr and len(run.stderr.strip().splitlines()) == 1, run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_the_ab_progress_line_ends_before_an_error(tmp_path):
+    other = tmp_path / "python"  # an interpreter without alphabench: the first round fails
+    other.write_text("#!/bin/sh\necho 'No module named alphabench' >&2\nexit 1\n")
+    other.chmod(0o755)
+    run = alphabench("ab", str(other), "--rounds", "1")
+    assert run.returncode == 2
+    progress, error = run.stderr.splitlines()
+    assert progress.startswith("timing one_char in turns")
+    assert error == f"alphabench: error: {other} could not time one_char (No module named alphabench); is alphabench installed there?"
 
 
 def test_a_corrupt_baseline_is_one_line_and_left_untouched(tmp_path):
@@ -104,6 +116,17 @@ def test_a_framing_named_twice_is_benchmarked_once(monkeypatch, capsys):
     monkeypatch.setattr(bench, "table", lambda rows: "")
     assert cli.main(["bench", "one_char", "stateful", "one_char"]) == 0
     assert timed == ["one_char", "stateful"]
+
+
+def test_run_names_the_baselines_file_it_compares_with_in_its_header(tmp_path, monkeypatch, capsys):
+    from alphabench import cli
+    from fakes import go_offline
+
+    go_offline(monkeypatch)
+    assert cli.main(["run", "one_char", "--path", "fast", "--baselines", str(tmp_path)]) == 1  # no baseline yet
+    header = capsys.readouterr().out.splitlines()[1:3]
+    assert header == ["alphabench on keras3-tensorflow (Keras 3.5.0, tensorflow 2.17.0), fast path",
+                      f"baselines: {tmp_path / 'keras3-tensorflow.json'}"]
 
 
 def run_into_a_closed_pipe(*args):
@@ -177,3 +200,22 @@ def test_an_unknown_backend_is_one_line_and_exit_2(backend):
     assert run.stderr.splitlines() == [f"alphabench: error: KERAS_BACKEND={backend!r} is no backend alphabench runs "
                                        "on: set it to tensorflow, jax, torch (lower case), or TF_USE_LEGACY_KERAS=1 "
                                        "for Keras 2"]
+
+
+@pytest.mark.parametrize("mode, status", [("fail", 1), ("warn", 0)])
+def test_run_reports_an_unexpected_pass_prominently_and_fails_on_it_unless_warn(tmp_path, monkeypatch, capsys,
+                                                                               mode, status):
+    # One path from the option to the line: the CLI's --unexpected-pass, the session, verdict.expectations
+    # (the deviation's standing on this release), verdict.judge, and report.notes.
+    from alphabench import cli, deviations
+    from fakes import go_offline
+
+    go_offline(monkeypatch)
+    monkeypatch.setattr(deviations, "KNOWN_DEVIATIONS", (deviations.KnownDeviation(
+        "keras3-tensorflow", "one_char", ("accuracy",), "pretend it cannot learn", measured_bad=("3.5.0",)),))
+    args = ["run", "one_char", "--path", "fast", "--baselines", str(tmp_path), "--update"]
+    assert cli.main([*args, "--unexpected-pass", mode]) == status
+    out = capsys.readouterr().out
+    warned = " (--unexpected-pass warn: not failing the run)" if mode == "warn" else ""
+    assert (f"UNEXPECTED PASS one_char: recorded as failing (accuracy) on Keras 3.5.0, but passed{warned}: "
+            "pretend it cannot learn (measured bad on Keras 3.5.0)") in out.splitlines()

@@ -166,3 +166,25 @@ def test_the_unexpected_pass_option_is_one_definition_for_the_cli_and_the_plugin
 def test_a_reference_path_run_is_judged_as_the_reference_check():
     assert verdict.check_name("accuracy", "reference") == "reference"
     assert verdict.check_name("accuracy", "fast") == "accuracy"
+
+
+def test_what_a_framing_or_contract_is_expected_to_do_is_assembled_in_one_place():
+    fast = verdict.expectations("keras3-tensorflow", "timestep_window_2", "3.15.1", "fast")
+    assert list(fast) == ["training", "accuracy", "probes", "baseline"] and fast["accuracy"] is not None
+    assert verdict.expectations("keras3-tensorflow", "timestep_window_2", "3.15.1", "fused")["accuracy"] is None
+    assert list(verdict.expectations("keras3-tensorflow", "one_char", "3.15.1", "reference")) == ["training", "reference"]
+    contract = verdict.expectations("keras3-tensorflow", "fit_reshuffles", "3.15.1", "fast", ("contract",))
+    assert list(contract) == ["contract"] and contract["contract"] is not None
+    assert verdict.contract_verdict("fit_reshuffles", "fed two epochs in one order", contract).status == verdict.EXPECTED_FAILURE
+    assert verdict.contract_verdict("fit_reshuffles", None, contract).status == verdict.UNEXPECTED_PASS
+
+
+def test_the_assembled_expectations_carry_where_the_release_stands_and_the_contract_verdict_its_policy():
+    from alphabench.deviations import AFTER, MEASURED, Expectation
+
+    measured = verdict.expectations("keras3-tensorflow", "fit_reshuffles", "3.15.1", "fast", ("contract",))["contract"]
+    newer = verdict.expectations("keras3-tensorflow", "fit_reshuffles", "3.99.0", "fast", ("contract",))["contract"]
+    assert isinstance(measured, Expectation) and (measured.kind, newer.kind) == (MEASURED, AFTER)
+    kept = verdict.contract_verdict("fit_reshuffles", None, {"contract": measured}, unexpected_pass="warn")
+    assert kept.status == verdict.UNEXPECTED_PASS and not kept.fails_run
+    assert verdict.contract_verdict("fit_reshuffles", None, {"contract": newer}).status == verdict.OK

@@ -32,3 +32,21 @@ def test_a_judgement_names_the_broken_trajectories_once_with_their_count():
     assert selftest.Judgement("upgrade", failures).rules == ["contract adam_step", "trajectories (2 framings)"]
     one = selftest.Judgement("upgrade", failures[1:2])
     assert one.rules == ["contract trajectory_one_char"]
+
+
+def test_the_outcome_fails_on_a_missed_injection_or_a_false_alarm_and_tallies_both():
+    from alphabench import abtest
+
+    caught = selftest.Judgement("upgrade", (verdict.Failure("accuracy", "line", "expectation"),))
+    missed, quiet = selftest.Judgement("same environment", ()), selftest.Judgement("upgrade", ())
+    same = abtest.Comparison(((100.0, 100.0),) * 8)
+    injected = selftest.Caught(selftest.INJECTIONS[0], "fast", (missed, caught))
+    outcome = selftest.Outcome((injected,), ((quiet,),), same)
+    assert outcome.missed == 1 and outcome.alarms == 0 and outcome.exit_status == 1
+    assert "| Adam learning rate 10x lower | timestep_window (fast) | MISSED | caught: expectation |" in outcome.lines()
+    assert outcome.lines()[-1] == "\nselftest: 1/2 injections caught (injection x regime), 0 false alarms in 3 unchanged judgements"
+    all_caught = selftest.Caught(selftest.INJECTIONS[0], "fast", (caught, caught))
+    assert selftest.Outcome((all_caught,), ((quiet,),), same).exit_status == 0
+    alarmed = selftest.Outcome((all_caught,), ((caught,),), same)
+    assert alarmed.alarms == 1 and alarmed.exit_status == 1
+    assert "  FALSE ALARM: line" in alarmed.lines()

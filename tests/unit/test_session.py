@@ -8,7 +8,7 @@ from alphabench import baseline
 from alphabench.framings import FRAMINGS
 from alphabench.results import Settings
 from alphabench.session import Session
-from fakes import ENVIRONMENT, fake_results
+from fakes import ENVIRONMENT, fake_results, go_offline
 
 
 @pytest.fixture
@@ -60,16 +60,7 @@ def test_the_reference_path_session_keeps_the_configured_options():
 
 @pytest.fixture
 def offline(monkeypatch):
-    """Sessions that 'train' one_char and stateful into fakes, in the fakes' environment, without Keras."""
-    fake_trainer = types.ModuleType("alphabench.trainer")
-    fake_trainer.train = lambda framing, seeds, path, progress: fake_results(
-        accuracies=[0.84] * len(seeds), seeds=seeds, framing=framing.name, path=path,
-        settings=Settings(framing.units, framing.epochs, framing.batch_size, framing.shuffle, framing.stateful))
-    fake_compat = types.ModuleType("alphabench.compat")
-    fake_compat.ENVIRONMENT, fake_compat.fingerprint = ENVIRONMENT.environment, lambda: ENVIRONMENT
-    for name, module in (("trainer", fake_trainer), ("compat", fake_compat)):
-        monkeypatch.setitem(sys.modules, f"alphabench.{name}", module)
-        monkeypatch.setattr(f"alphabench.{name}", module, raising=False)
+    go_offline(monkeypatch)
 
 
 def test_a_missing_baseline_fails_unless_asked_to_create_it(tmp_path, offline):
@@ -96,3 +87,24 @@ def test_workers_adding_entries_at_once_lose_none(tmp_path):
         list(pool.map(lambda name: baseline.add_missing(path, {name: fake_results(framing=name)}, 0.2, ENVIRONMENT),
                       names))
     assert sorted(baseline.load(path).framings) == sorted(names)
+
+
+def test_the_baseline_is_read_once_and_each_framing_gated_once_until_the_file_changes(tmp_path, offline, monkeypatch):
+    from alphabench import gate
+
+    baseline.add_missing(tmp_path / "keras3-tensorflow.json", {"one_char": fake_results()}, 0.2, ENVIRONMENT)
+    reads, gated = [], []
+    load, compare_all = baseline.load, gate.compare_all
+    monkeypatch.setattr(baseline, "load", lambda path: reads.append(path) or load(path))
+    monkeypatch.setattr(gate, "compare_all", lambda doc, results, *a: gated.append(list(results)) or
+                        compare_all(doc, results, *a))
+    session = Session(baselines=str(tmp_path), _calibration=0.2)
+    session.verdict("one_char")
+    session.findings(["one_char"])
+    session.load_baseline()
+    assert len(reads) == 1 and gated == [["one_char"]]
+    baseline.add_missing(tmp_path / "keras3-tensorflow.json", {"stateful": fake_results(framing="stateful")}, 0.2,
+                         ENVIRONMENT)
+    reads.clear()
+    session.findings(["one_char"])
+    assert len(reads) == 1 and gated == [["one_char"], ["one_char"]]  # the file changed: read and gated anew
