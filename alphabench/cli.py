@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_framing_selection(run)
     options.add_training_options(run.add_argument)
     options.add_baseline_option(run.add_argument)
+    options.add_jobs_option(run.add_argument)
     options.add_create_option(run.add_argument)
     options.add_unexpected_pass_option(run.add_argument)
     run.add_argument("--report", metavar="DIR",
@@ -84,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_framing_selection(update)
     options.add_training_options(update.add_argument)
     options.add_baseline_option(update.add_argument)
+    options.add_jobs_option(update.add_argument)
     update.set_defaults(command=update_baseline)
     show = actions.add_parser("show", help="print a baseline's per-seed table (Markdown)")
     show.add_argument("file")
@@ -174,7 +176,7 @@ def run_framings(args) -> int:
 
     if args.report:
         report.check_destination(args.report)  # before the training, not after it
-    session = _session(args, update=args.update, unexpected_pass=args.unexpected_pass)
+    session = _session(args, update=args.update, unexpected_pass=args.unexpected_pass, jobs=args.jobs)
     session.check_path()
     loaded = session.load_baseline()  # a broken baseline file is reported now, not after the training
     session.check_can_create()  # and an unwritable directory
@@ -202,7 +204,7 @@ def run_framings(args) -> int:
 
 
 def update_baseline(args) -> int:
-    _session(args).update_baseline(args.framings, progress.train_all)
+    _session(args, jobs=args.jobs).update_baseline(args.framings, progress.train_all)
     return 0
 
 

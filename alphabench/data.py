@@ -80,6 +80,12 @@ def sample_count(framing: Framing) -> int:
     return framing.samples if framing.pairs == "random_runs" else len(pairs_for(framing))
 
 
+def training_cost(framing: Framing) -> int:
+    """Sample time steps one seed trains on in all: what ranks the long framings first when they are
+    shared out among workers (variable_length, then prefix_padded), so the longest does not start last."""
+    return framing.epochs * sample_count(framing) * (framing.context if framing.layout == "timesteps" else 1)
+
+
 def steps_per_epoch(framing: Framing) -> int:
     """Optimiser steps in one epoch: batches of the framing's size (none: all samples in one)."""
     samples = sample_count(framing)

@@ -8,6 +8,7 @@ refuse bad values with one clear line.
 from __future__ import annotations
 
 import argparse
+import os
 
 from alphabench.framings import AUTO_PATH, FRAMINGS, TRAINING_PATHS
 from alphabench.verdict import UNEXPECTED_PASS_POLICIES
@@ -84,3 +85,11 @@ def read_options(get) -> dict:
     """The values of every option above, from `get(dest_without_prefix)`."""
     names = ("seeds", "path", "epochs", "units", "baselines")
     return {name: get(name) for name in names}
+
+
+def add_jobs_option(addoption, prefix: str = "") -> None:
+    """The CLI's: pytest has xdist's -n for the same."""
+    cores = len(os.sched_getaffinity(0))
+    addoption(f"--{prefix}jobs", type=positive_int, default=cores, metavar="N",
+              help=f"framings trained side by side, one process each (default: {cores}, the cores this "
+                   "process may use; 1: in this process, with a live progress line)")

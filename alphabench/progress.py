@@ -76,9 +76,13 @@ def train_all(session, names, stream: TextIO | None = None) -> None:
     """Train each framing of an alphabench.session.Session with a progress display (default: on stderr).
 
     A framing whose training raises is not retrained: the session keeps the error, and its verdict
-    (session.verdict) judges it as a "training" failure, expected or not.
+    (session.verdict) judges it as a "training" failure, expected or not. With `session.jobs` above
+    one, framings train side by side in that many processes, each reported as it ends.
     """
     stream = stream or sys.stderr
+    if session.jobs > 1 and len(names) > 1:
+        _train_in_processes(session, names, stream)
+        return
     for position, name in enumerate(names, start=1):
         progress = ProgressLine(f"[{position}/{len(names)}] {name} ({seeds_text(session.seeds_for(name))}, "
                                 f"{session.path} path)", stream, live=stream.isatty())
@@ -89,3 +93,18 @@ def train_all(session, names, stream: TextIO | None = None) -> None:
             progress.finish("training failed")
         else:
             progress.finish("done")
+
+
+def _train_in_processes(session, names, stream: TextIO) -> None:
+    jobs = min(session.jobs, len(names))
+    stream.write(f"training {len(names)} framings in {jobs} processes, the longest first ...\n")
+    stream.flush()
+    ended = iter(range(1, len(names) + 1))
+
+    def finished(name: str, seconds: float, trained: bool) -> None:
+        outcome = "done" if trained else "training failed"
+        stream.write(f"[{next(ended)}/{len(names)}] {name} ({seeds_text(session.seeds_for(name))}, "
+                     f"{session.path} path): {outcome} in {seconds:.1f}s\n")
+        stream.flush()
+
+    session.train_in_processes(names, finished)

@@ -128,17 +128,14 @@ def pytest_collection_modifyitems(config, items):
 
 
 def _samples_of_group(item) -> int:
-    """Sample time steps one seed of the item's xdist group's framing trains on in all (0: no
-    framing): a measure of its cost that ranks the long ones first (variable_length, prefix_padded)."""
-    from alphabench.data import sample_count
+    """The training cost of the item's xdist group's framing (alphabench.data.training_cost; 0: none)."""
+    from alphabench.data import training_cost
     from alphabench.framings import FRAMINGS
 
     marker = item.get_closest_marker("xdist_group")
     group = (marker.args[0] if marker.args else marker.kwargs.get("name", "")) if marker else ""
     framing = FRAMINGS.get(group.partition("@")[0])
-    if not framing:
-        return 0
-    return framing.epochs * sample_count(framing) * (framing.context if framing.layout == "timesteps" else 1)
+    return training_cost(framing) if framing else 0
 
 
 def xdist_group(framing_name: str) -> str:

@@ -8,14 +8,17 @@ baseline. It imports Keras (through the trainer) only when something is trained.
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
+import time
 import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from alphabench import baseline, gate, verdict
 from alphabench.calibration import calibration_seconds
-from alphabench.data import sample_count
+from alphabench.data import sample_count, training_cost
 from alphabench.deviations import Expectation
 from alphabench.errors import UsageError
 from alphabench.framings import AUTO_PATH, FUSED_SEEDS, Framing, get_framing
@@ -34,6 +37,7 @@ class Session:
     update: bool = False
     unexpected_pass: str = "fail"  # of verdict.UNEXPECTED_PASS_POLICIES: does an unexpected pass fail the run
     announce: Callable[[str], None] = print
+    jobs: int = 1  # processes that train framings side by side (train_in_processes)
     results: dict[str, list[SeedResult]] = field(default_factory=dict)
     training_errors: dict[str, BaseException] = field(default_factory=dict)
     _calibration: float | None = None
@@ -83,6 +87,28 @@ class Session:
                 self.training_errors[name] = error
                 raise
         return self.results[name]
+
+    def train_in_processes(self, names: Sequence[str], finished: Callable[[str, float, bool], None]) -> None:
+        """Train `names` as `train` would, each framing in one of `jobs` fresh processes, the costliest
+        first; `finished(name, seconds, trained)` as each ends. A seed gives the same numbers in any
+        process (one CPU thread each, op determinism on), and a framing's throughput is still its own
+        process's: one core each, where the cores are not fewer than `jobs`."""
+        todo = sorted((n for n in names if n not in self.results and n not in self.training_errors),
+                      key=lambda name: training_cost(get_framing(name)), reverse=True)
+        if not todo:
+            return
+        self.resolve_path()
+        options = {"seeds": self.seeds, "path": self.path, "epochs": self.epochs, "units": self.units}
+        # spawn: a forked child would inherit this process's Keras and TensorFlow state, threads included.
+        with ProcessPoolExecutor(min(self.jobs, len(todo)), mp_context=multiprocessing.get_context("spawn")) as pool:
+            running = {pool.submit(_train_alone, options, name): name for name in todo}
+            for future in as_completed(running):
+                name = running[future]
+                try:
+                    self.results[name], seconds = future.result()
+                except Exception as error:  # the worker's traceback is its __cause__
+                    self.training_errors[name], seconds = error, 0.0
+                finished(name, seconds, name in self.results)
 
     def summary(self, name: str) -> Summary:
         return Summary(self.framing(name), tuple(self.train(name)))
@@ -245,3 +271,9 @@ class Session:
         for line in baseline.update(self.baseline_file, results, self.calibration, compat.fingerprint()):
             self.announce(line)
         self.announce(f"wrote {self.baseline_file}")
+
+
+def _train_alone(options: dict, name: str) -> tuple[list[SeedResult], float]:
+    """In a worker process of Session.train_in_processes: one framing's results, and how long it took."""
+    started = time.perf_counter()
+    return Session(**options).train(name), time.perf_counter() - started

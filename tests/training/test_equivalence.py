@@ -59,3 +59,12 @@ def test_a_fused_seed_trains_exactly_as_the_fast_path_alone(name):
 
 def test_same_seed_same_numbers():
     assert losses("timestep_window", (5,)) == losses("timestep_window", (5,))
+
+
+def test_a_framing_trains_the_same_in_a_worker_process():
+    # `alphabench run --jobs N` trains framings side by side in fresh processes: the same numbers.
+    apart = Session(epochs=2, jobs=2)
+    apart.train_in_processes(["one_char", "batch_state"], lambda *ended: None)
+    here = Session(epochs=2)
+    for name in ("one_char", "batch_state"):
+        assert [r.loss_history for r in apart.results[name]] == [r.loss_history for r in here.train(name)]

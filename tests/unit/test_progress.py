@@ -2,7 +2,7 @@
 
 import io
 
-from alphabench.progress import ProgressLine, duration
+from alphabench.progress import ProgressLine, duration, train_all
 
 
 class Clock:
@@ -58,3 +58,26 @@ def test_a_new_replica_group_restarts_the_estimate():
 
 def test_durations():
     assert [duration(s) for s in (4.4, 59.6, 185, 3720)] == ["4s", "1m00s", "3m05s", "1h02m"]
+
+
+class SideBySide:
+    """A session training in processes, as alphabench.session.Session.train_in_processes reports."""
+
+    jobs, path = 2, "fused"
+
+    def seeds_for(self, name):
+        return tuple(range(1, 17))
+
+    def train_in_processes(self, names, finished):
+        for name, seconds, trained in (("variable_length", 80.04, True), ("one_char", 5.0, False)):
+            finished(name, seconds, trained)
+
+
+def test_framings_trained_side_by_side_are_each_reported_as_they_end():
+    out = io.StringIO()
+    train_all(SideBySide(), ["one_char", "variable_length"], out)
+    assert out.getvalue().splitlines() == [
+        "training 2 framings in 2 processes, the longest first ...",
+        "[1/2] variable_length (seeds 1-16, fused path): done in 80.0s",
+        "[2/2] one_char (seeds 1-16, fused path): training failed in 5.0s",
+    ]
