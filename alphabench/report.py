@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from alphabench.errors import UsageError
+from alphabench import gate
 from alphabench.gate import Finding
 from alphabench.results import Baseline, BaselineEntry, Fingerprint, format_accuracies, format_epochs
 from alphabench.summary import Summary
@@ -47,9 +48,12 @@ def markdown_table(table: list[tuple[str, ...]]) -> str:
 
 
 def header(environment: Fingerprint, path: str, baseline_file: os.PathLike) -> str:
-    """What `alphabench run` ran on, and the baselines file it compares with."""
+    """What `alphabench run` ran on, the baselines file it compares with, and the false-alarm budget
+    the rank tests share there."""
     return (f"alphabench on {environment.environment} (Keras {environment.keras_version}, {environment.backend} "
-            f"{environment.backend_version}), {path} path\nbaselines: {baseline_file}")
+            f"{environment.backend_version}), {path} path\nbaselines: {baseline_file}\n"
+            f"false-alarm budget: {gate.FALSE_ALARM_BUDGET:.0%} a run for the rank tests across environments "
+            f"({gate.BUDGET_PER_FRAMING:.3%} a framing)")
 
 
 def notes(verdicts: Sequence[Verdict], findings: Sequence[Finding]) -> list[str]:

@@ -118,15 +118,16 @@ def test_a_framing_named_twice_is_benchmarked_once(monkeypatch, capsys):
     assert timed == ["one_char", "stateful"]
 
 
-def test_run_names_the_baselines_file_it_compares_with_in_its_header(tmp_path, monkeypatch, capsys):
+def test_run_names_the_baselines_file_and_the_false_alarm_budget_in_its_header(tmp_path, monkeypatch, capsys):
     from alphabench import cli
     from fakes import go_offline
 
     go_offline(monkeypatch)
     assert cli.main(["run", "one_char", "--path", "fast", "--baselines", str(tmp_path)]) == 1  # no baseline yet
-    header = capsys.readouterr().out.splitlines()[1:3]
+    header = capsys.readouterr().out.splitlines()[1:4]
     assert header == ["alphabench on keras3-tensorflow (Keras 3.5.0, tensorflow 2.17.0), fast path",
-                      f"baselines: {tmp_path / 'keras3-tensorflow.json'}"]
+                      f"baselines: {tmp_path / 'keras3-tensorflow.json'}",
+                      "false-alarm budget: 1% a run for the rank tests across environments (0.125% a framing)"]
 
 
 def run_into_a_closed_pipe(*args):
