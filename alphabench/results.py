@@ -247,12 +247,6 @@ def entry_framing(key: str) -> str:
     return key.partition("@")[0]
 
 
-def creating_command(key: str, whole_file: bool = False) -> str:
-    """The command that creates entry `key` (or, `whole_file`, the missing file, on its path)."""
-    path = key.partition("@")[2]
-    return " ".join([UPDATE_COMMAND] + ([f"--path {path}"] if path else []) + ([] if whole_file else [entry_framing(key)]))
-
-
 def run_identity(results: Sequence[SeedResult]) -> tuple[str, str, Settings]:
     """(framing, path, settings) shared by every per-seed result; ValueError if they are mixed."""
     if not results:
