@@ -15,7 +15,8 @@ import warnings
 
 import pytest
 
-from alphabench import options, verdict
+from alphabench import baseline, options, verdict
+from alphabench.advice import Advice
 from alphabench.errors import AlphabenchError
 from alphabench.session import Session
 
@@ -60,9 +61,15 @@ def pytest_configure(config):
         _collect_the_suite(config)
     values = options.read_options(lambda name: config.getoption(PREFIX.replace("-", "_") + name))
     values["baselines"] = _baselines_directory(config)
-    session = Session(**values, update=config.getoption("alphabench_update"), announce=_announce,
+    # Suggested commands are the user's own pytest command line, completed: it names their directory.
+    advice = Advice(pytest_args=tuple(config.invocation_params.args))
+    update = config.getoption("alphabench_update")
+    session = Session(**values, update=update, announce=_announce, advice=advice,
                       unexpected_pass=config.getoption("alphabench_unexpected_pass"))
     try:
+        if config.getoption("alphabench_baselines") or config.getini("alphabench_baselines"):
+            # Named, so meant: a typo is refused now, not found missing by every test that compares.
+            baseline.check_directory(session.baselines, None if update else advice.create())
         session.check_can_create()
     except AlphabenchError as error:
         raise pytest.UsageError(str(error)) from None

@@ -1,10 +1,21 @@
 """The pytest plugin's scheduling: under `pytest -n`, each framing's tests share one worker."""
 
+import os
 from pathlib import Path
+
+import pytest
 
 import alphabench
 
 pytest_plugins = ("pytester",)
+
+
+@pytest.fixture(autouse=True)
+def plugin_under_test(monkeypatch):
+    """pytester's pytest runs in a temporary directory: point it at the alphabench this process
+    tests (a worktree's, say), not at whichever one the environment has installed."""
+    source = str(Path(alphabench.__file__).parents[1])
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")])))
 
 GROUPED_TESTS = """
 import os
@@ -49,6 +60,7 @@ def test_the_baselines_directory_option_takes_both_forms(pytester):
     # `--opt DIR` needs the option known before pytest parses its command line, which only a plugin
     # loaded through the pytest11 entry point is; from a conftest, DIR was taken for a test path.
     pytester.makepyfile(test_directory=BASELINES_DIRECTORY)
+    pytester.mkdir("mine")
     for form in (["--alphabench-baselines", "mine"], ["--alphabench-baselines=mine"]):
         result = pytester.runpytest_subprocess(*form, "-s", "-p", "no:cacheprovider")
         result.assert_outcomes(passed=1)
@@ -58,8 +70,10 @@ def test_the_baselines_directory_option_takes_both_forms(pytester):
 def test_the_ini_option_names_the_baselines_directory_relative_to_the_ini_file(pytester):
     pytester.makeini("[pytest]\nalphabench_baselines = ci/baselines\n")
     pytester.makepyfile(test_directory=BASELINES_DIRECTORY)
+    (pytester.path / "ci" / "baselines").mkdir(parents=True)
     result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines([f"*baselines: {pytester.path / 'ci' / 'baselines'}*"])
+    pytester.mkdir("other")
     result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider", "--alphabench-baselines", "other")
     result.stdout.fnmatch_lines(["*baselines: other*"])
 
@@ -118,3 +132,28 @@ def test_an_expected_failure_is_strict_only_where_measured_and_unexpected_passes
     result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider", "--alphabench-unexpected-pass", "warn",
                                            "-k", "the_option")
     result.stdout.fnmatch_lines(["*unexpected pass: warn*"])
+
+
+USES_THE_BASELINE = """
+import pytest
+
+@pytest.mark.parametrize("n", range(3))
+def test_compares(alphabench, n):
+    alphabench.load_baseline()
+"""
+
+
+def session_error(result) -> str:
+    """The one line pytest printed for a usage error at session start; no test ran, no traceback."""
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.outlines + result.errlines
+    output = result.outlines + result.errlines
+    assert "Traceback" not in "\n".join(output) and not any("def validate" in line for line in output)
+    [line] = [line for line in result.errlines if line.strip()]
+    return line
+
+
+def test_a_named_baselines_directory_that_does_not_exist_is_one_line_with_the_pytest_command_that_makes_it(pytester):
+    pytester.makepyfile(test_uses=USES_THE_BASELINE)
+    line = session_error(pytester.runpytest_subprocess("--alphabench-baselines", "typo", "-p", "no:cacheprovider"))
+    assert line.startswith("ERROR: typo: no such directory, so no baseline to compare with; create it with `pytest ")
+    assert line.endswith(" --alphabench-baselines typo -p no:cacheprovider --alphabench-update`")  # theirs, completed
