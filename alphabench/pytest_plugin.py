@@ -76,6 +76,23 @@ def pytest_configure(config):
     config.stash[_SESSION] = session
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker sends the ids it collected
+def pytest_collection_finish(session):
+    """Where a test selected uses the suite's session: Keras and the baseline file are checked once,
+    now, so a bad KERAS_BACKEND or a broken baseline is one line, not an error in every test."""
+    if not any("alphabench" in getattr(item, "fixturenames", ()) for item in session.items):
+        return  # a project's own tests: Keras is not imported for them
+    try:
+        session.config.stash[_SESSION].load_baseline()  # imports Keras, and validates the file
+    except AlphabenchError as error:
+        if not hasattr(session.config, "workerinput"):
+            raise pytest.UsageError(str(error)) from None
+        # An xdist worker that raised would be reported as crashed, with tracebacks: instead its
+        # collection fails, which the controller shows once (every worker's report being the same).
+        session.config.hook.pytest_collectreport(report=pytest.CollectReport("", "failed", str(error), []))
+        session.items.clear()
+
+
 def _collect_the_suite(config) -> None:
     spec = importlib.util.find_spec("alphabench.suite")
     if spec is None:  # a source checkout on sys.path, not installed: its suite is tests/

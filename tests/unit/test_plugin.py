@@ -152,8 +152,37 @@ def session_error(result) -> str:
     return line
 
 
+def test_a_broken_baseline_is_one_line_at_session_start(pytester):
+    pytester.makepyfile(test_uses=USES_THE_BASELINE)
+    pytester.mkdir("ci")
+    for environment in ("keras3-tensorflow", "keras3-jax", "keras3-torch", "keras2-tensorflow"):
+        (pytester.path / "ci" / f"{environment}.json").write_text('{"schema_version": 2, "framings": ')
+    line = session_error(pytester.runpytest_subprocess("--alphabench-baselines", "ci", "-p", "no:cacheprovider"))
+    assert line.startswith("ERROR: ci/keras") and "not valid JSON" in line
+    # Under xdist a worker's usage error would crash it: its collection fails instead, shown once.
+    result = pytester.runpytest_subprocess("--alphabench-baselines", "ci", "-p", "no:cacheprovider", "-n", "2")
+    output = "\n".join(result.outlines + result.errlines)
+    assert result.ret != 0 and "Traceback" not in output and "INTERNALERROR" not in output
+    assert output.count("not valid JSON") == 2  # the error, and its line in the short summary
+    result.stdout.fnmatch_lines(["ci/keras*.json: not valid JSON*"])
+
+
+def test_a_bad_keras_backend_is_one_line_at_session_start(pytester, monkeypatch):
+    pytester.makepyfile(test_uses=USES_THE_BASELINE)
+    monkeypatch.setenv("KERAS_BACKEND", "bogus")
+    monkeypatch.delenv("TF_USE_LEGACY_KERAS", raising=False)
+    line = session_error(pytester.runpytest_subprocess("-p", "no:cacheprovider"))
+    assert line.startswith("ERROR: KERAS_BACKEND='bogus' is no backend alphabench runs on")
+
+
 def test_a_named_baselines_directory_that_does_not_exist_is_one_line_with_the_pytest_command_that_makes_it(pytester):
     pytester.makepyfile(test_uses=USES_THE_BASELINE)
     line = session_error(pytester.runpytest_subprocess("--alphabench-baselines", "typo", "-p", "no:cacheprovider"))
     assert line.startswith("ERROR: typo: no such directory, so no baseline to compare with; create it with `pytest ")
     assert line.endswith(" --alphabench-baselines typo -p no:cacheprovider --alphabench-update`")  # theirs, completed
+
+
+def test_a_project_not_using_the_suite_does_not_import_keras(pytester, monkeypatch):
+    pytester.makepyfile(test_plain="def test_plain():\n    import sys\n    assert 'keras' not in sys.modules\n")
+    monkeypatch.setenv("KERAS_BACKEND", "bogus")  # not alphabench's business here
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
