@@ -344,6 +344,16 @@ def test_bisect_refuses_a_release_the_index_does_not_list_before_probing_anythin
     assert not (tmp_path / "m").exists()
 
 
+@pytest.mark.parametrize("good, bad, refused", [
+    ("3.0.99", "3.1.0", "Keras 3.0.99: not a release the package index lists (newest listed: 3.1.0)"),
+    ("3.0.99", "9.9", "Keras 3.0.99 and 9.9: not releases the package index lists (newest listed: 3.1.0)"),
+])
+def test_bisect_refuses_either_end_the_index_does_not_list(good, bad, refused):
+    with pytest.raises(UsageError) as error:
+        bisect.between(["3.1.0", "3.0.5"], good, bad)
+    assert str(error.value) == refused
+
+
 def test_a_cells_baseline_is_validated_and_migrated_like_any_baseline(tmp_path):
     from alphabench import baseline
     from alphabench.errors import BaselineError
