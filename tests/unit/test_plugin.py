@@ -186,3 +186,24 @@ def test_a_project_not_using_the_suite_does_not_import_keras(pytester, monkeypat
     pytester.makepyfile(test_plain="def test_plain():\n    import sys\n    assert 'keras' not in sys.modules\n")
     monkeypatch.setenv("KERAS_BACKEND", "bogus")  # not alphabench's business here
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+WARNING_TESTS = """
+import warnings
+from alphabench.pytest_plugin import BaselineWritten
+
+NUMPY = "__array__ implementation doesn't accept a copy keyword, so passing copy=False failed."
+
+def test_warns():
+    for module in ("keras.src.backend.common.variables", "jax._src.array"):  # not ours: filtered
+        warnings.warn_explicit(NUMPY, DeprecationWarning, "x.py", 1, module=module)
+    warnings.warn_explicit(NUMPY, DeprecationWarning, "x.py", 1, module="mine")  # a project's own: shown
+    warnings.warn(BaselineWritten("baselines/x.json: one_char: created"))  # ours: shown
+"""
+
+
+def test_only_warnings_that_are_not_ours_or_the_projects_are_filtered(pytester):
+    pytester.makepyfile(test_warnings=WARNING_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, warnings=2)
+    result.stdout.fnmatch_lines(["*BaselineWritten: baselines/x.json: one_char: created*"])
