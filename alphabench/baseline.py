@@ -37,6 +37,7 @@ from alphabench.results import (
     CURVE_POINTS,
     Baseline,
     BaselineEntry,
+    CurveBand,
     Fingerprint,
     SeedResult,
     describe_change,
@@ -44,7 +45,7 @@ from alphabench.results import (
     entry_key,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SETTINGS_TYPES = {"units": int, "epochs": int, "batch_size": int, "shuffle": bool, "stateful": bool}
 
 
@@ -66,24 +67,27 @@ def from_document(document, name: str, advice: str | None = None) -> Baseline:
 
 
 def _migrate(document, name: str):
-    """`document` in the current schema. Schema 1 lacked the fingerprint's CPU signature, ISA flags,
-    package versions and threads, and the per-seed final loss: they become null (unknown), so the
-    gate never trusts such a baseline for exact reproduction, and nothing in it is lost."""
-    if not isinstance(document, dict) or document.get("schema_version") != 1:
+    """`document` in the current schema, one version at a time; nothing in it is lost.
+
+    Schema 1 lacked the fingerprint's CPU signature, ISA flags, package versions and threads, and
+    the per-seed final loss: they become null (unknown), so the gate never trusts such a baseline
+    for exact reproduction. Schema 2 lacked the seeds' curve bands (loss_band, accuracy_band): null,
+    and the report draws the baseline's median alone."""
+    if not isinstance(document, dict) or document.get("schema_version") not in (1, 2):
         return document
     environment = document.get("environment")
     framings = document.get("framings")
     if not isinstance(environment, dict) or not isinstance(framings, dict):
         return document  # validate() names the broken field
-    return {
-        **document,
-        "schema_version": 2,
-        "environment": {**{key: None for key in _ADDED_IN_2}, **environment},
-        "framings": {
+    if document["schema_version"] == 1:
+        environment = {**{key: None for key in _ADDED_IN_2}, **environment}
+        framings = {
             key: {"final_loss": [None] * len(entry.get("seeds", [])), **entry} if isinstance(entry, dict) else entry
             for key, entry in framings.items()
-        },
-    }
+        }
+    framings = {key: {"loss_band": None, "accuracy_band": None, **entry} if isinstance(entry, dict) else entry
+                for key, entry in framings.items()}
+    return {**document, "schema_version": 3, "environment": environment, "framings": framings}
 
 
 _ADDED_IN_2 = ("cpu_vendor", "cpu_signature", "cpu_flags", "packages", "threads")
@@ -146,12 +150,12 @@ def check_writable(path: str | os.PathLike) -> None:
 
 
 def upgrade(path: str | os.PathLike) -> None:
-    """Rewrite `path` in the current schema (from schema 1: the fields it lacked as unknown)."""
+    """Rewrite `path` in the current schema (from schema 1 or 2: the fields it lacked as unknown)."""
     document = _read_json(path)
     version = document.get("schema_version") if isinstance(document, dict) else None
     if _is_int(version) and version > SCHEMA_VERSION:
         _check_schema_version(document, str(path))  # a newer alphabench's file: upgrade alphabench instead
-    if version not in (1, SCHEMA_VERSION):
+    if version not in range(1, SCHEMA_VERSION + 1):
         raise BaselineError(
             f"{path}: schema_version: {version!r} has no upgrade to {SCHEMA_VERSION} in this alphabench; "
             f"{repair(path, document)}"
@@ -305,6 +309,15 @@ _FRAMING_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
             f"expected a list of at most {CURVE_POINTS} numbers",
         )
         for curve in ("loss_curve", "accuracy_curve")
+    },
+    **{
+        band: (
+            lambda v: v is None or (isinstance(v, dict) and set(v) == set(CurveBand.FIELDS) and all(
+                isinstance(c, list) and len(c) <= CURVE_POINTS and all(_is_number(x) for x in c) for c in v.values())),
+            f"expected null or an object of {', '.join(CurveBand.FIELDS)}, each a list of at most {CURVE_POINTS} "
+            "numbers",
+        )
+        for band in ("loss_band", "accuracy_band")
     },
 }
 # Per-seed lists: the check applies to each element; the list must have one element per seed.

@@ -57,6 +57,28 @@ def test_an_entry_summarises_the_seeds():
     assert entry.accuracy_curve[-1] == round(0.84 * 199 / 200, 6)  # the median seed's curve
 
 
+def test_an_entry_keeps_the_seeds_band_about_its_median_curve(tmp_path):
+    entry = BaselineEntry.from_results(fake_results(), calibration_seconds=0.2)
+    band = entry.accuracy_band  # accuracies 0.8, 0.84, 0.84, 0.88, 0.92 times epoch / EPOCHS
+    assert len(band.low) == len(band.high) == baseline.CURVE_POINTS
+    assert (band.low[-1], band.lower_quartile[-1], band.upper_quartile[-1], band.high[-1]) == tuple(
+        round(a * 199 / 200, 6) for a in (0.8, 0.84, 0.88, 0.92))
+    path = make_file(tmp_path)
+    assert baseline.load(path).framings["one_char"].accuracy_band == band  # stored, read back
+
+
+def test_a_schema_2_file_is_read_with_no_bands_and_upgraded_so(tmp_path):
+    path = make_file(tmp_path)
+    document = json.loads(path.read_text())
+    for key in ("loss_band", "accuracy_band"):
+        del document["framings"]["one_char"][key]
+    path.write_text(json.dumps({**document, "schema_version": 2}))
+    assert baseline.load(path).framings["one_char"].loss_band is None
+    baseline.upgrade(path)
+    upgraded = json.loads(path.read_text())
+    assert upgraded["schema_version"] == 3 and upgraded["framings"]["one_char"]["accuracy_band"] is None
+
+
 def test_an_entry_without_calibration_has_no_normalised_throughput():
     assert BaselineEntry.from_results(fake_results(), None).normalised_throughput is None
 
@@ -127,7 +149,7 @@ def make_two_path_file(tmp_path):
 
 @pytest.mark.parametrize("damage", [
     lambda text: text[:-20],  # cut short, as by a full disk
-    lambda text: text.replace('"schema_version": 2', '"schema_version": 0'),
+    lambda text: text.replace('"schema_version": 3', '"schema_version": 0'),
     lambda text: text.replace('"calibration_seconds"', '"calibrated"'),
 ])
 def test_the_advice_for_an_unusable_file_rebuilds_every_entry_it_held(tmp_path, damage):
@@ -238,7 +260,7 @@ def test_a_newer_schema_gets_one_advice_from_load_and_upgrade_alike(tmp_path):
     with pytest.raises(BaselineError) as refused:
         baseline.upgrade(path)
     messages.add(str(refused.value))
-    assert messages == {f"{path}: schema_version: 99 was made by a newer alphabench (this one reads 2); "
+    assert messages == {f"{path}: schema_version: 99 was made by a newer alphabench (this one reads 3); "
                         "upgrade alphabench (`pip install --upgrade alphabench`)"}
 
 

@@ -156,7 +156,7 @@ def test_a_broken_baseline_is_one_line_at_session_start(pytester):
     pytester.makepyfile(test_uses=USES_THE_BASELINE)
     pytester.mkdir("ci")
     for environment in ("keras3-tensorflow", "keras3-jax", "keras3-torch", "keras2-tensorflow"):
-        (pytester.path / "ci" / f"{environment}.json").write_text('{"schema_version": 2, "framings": ')
+        (pytester.path / "ci" / f"{environment}.json").write_text('{"schema_version": 3, "framings": ')
     line = session_error(pytester.runpytest_subprocess("--alphabench-baselines", "ci", "-p", "no:cacheprovider"))
     assert line.startswith("ERROR: ci/keras") and "not valid JSON" in line
     # Under xdist a worker's usage error would crash it: its collection fails instead, shown once.
