@@ -10,10 +10,11 @@ import alphabench
 pytest_plugins = ("pytester",)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def plugin_under_test(monkeypatch):
     """pytester's pytest runs in a temporary directory: point it at the alphabench this process
-    tests (a worktree's, say), not at whichever one the environment has installed."""
+    tests (a worktree's, say), not at whichever one the environment has installed. Not for the
+    installed suite (`--alphabench`), which goes with the installed alphabench."""
     source = str(Path(alphabench.__file__).parents[1])
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")])))
 
@@ -56,6 +57,7 @@ def test_baselines_directory(alphabench):
 """
 
 
+@pytest.mark.usefixtures("plugin_under_test")
 def test_the_baselines_directory_option_takes_both_forms(pytester):
     # `--opt DIR` needs the option known before pytest parses its command line, which only a plugin
     # loaded through the pytest11 entry point is; from a conftest, DIR was taken for a test path.
@@ -67,6 +69,7 @@ def test_the_baselines_directory_option_takes_both_forms(pytester):
         result.stdout.fnmatch_lines(["*baselines: mine*"])
 
 
+@pytest.mark.usefixtures("plugin_under_test")
 def test_the_ini_option_names_the_baselines_directory_relative_to_the_ini_file(pytester):
     pytester.makeini("[pytest]\nalphabench_baselines = ci/baselines\n")
     pytester.makepyfile(test_directory=BASELINES_DIRECTORY)
@@ -152,6 +155,7 @@ def session_error(result) -> str:
     return line
 
 
+@pytest.mark.usefixtures("plugin_under_test")
 def test_a_broken_baseline_is_one_line_at_session_start(pytester):
     pytester.makepyfile(test_uses=USES_THE_BASELINE)
     pytester.mkdir("ci")
@@ -167,6 +171,7 @@ def test_a_broken_baseline_is_one_line_at_session_start(pytester):
     result.stdout.fnmatch_lines(["ci/keras*.json: not valid JSON*"])
 
 
+@pytest.mark.usefixtures("plugin_under_test")
 def test_a_bad_keras_backend_is_one_line_at_session_start(pytester, monkeypatch):
     pytester.makepyfile(test_uses=USES_THE_BASELINE)
     monkeypatch.setenv("KERAS_BACKEND", "bogus")
@@ -175,6 +180,7 @@ def test_a_bad_keras_backend_is_one_line_at_session_start(pytester, monkeypatch)
     assert line.startswith("ERROR: KERAS_BACKEND='bogus' is no backend alphabench runs on")
 
 
+@pytest.mark.usefixtures("plugin_under_test")
 def test_a_named_baselines_directory_that_does_not_exist_is_one_line_with_the_pytest_command_that_makes_it(pytester):
     pytester.makepyfile(test_uses=USES_THE_BASELINE)
     line = session_error(pytester.runpytest_subprocess("--alphabench-baselines", "typo", "-p", "no:cacheprovider"))
@@ -182,6 +188,7 @@ def test_a_named_baselines_directory_that_does_not_exist_is_one_line_with_the_py
     assert line.endswith(" --alphabench-baselines typo -p no:cacheprovider --alphabench-update`")  # theirs, completed
 
 
+@pytest.mark.usefixtures("plugin_under_test")
 def test_a_project_not_using_the_suite_does_not_import_keras(pytester, monkeypatch):
     pytester.makepyfile(test_plain="def test_plain():\n    import sys\n    assert 'keras' not in sys.modules\n")
     monkeypatch.setenv("KERAS_BACKEND", "bogus")  # not alphabench's business here
@@ -202,6 +209,7 @@ def test_warns():
 """
 
 
+@pytest.mark.usefixtures("plugin_under_test")
 def test_only_warnings_that_are_not_ours_or_the_projects_are_filtered(pytester):
     pytester.makepyfile(test_warnings=WARNING_TESTS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
