@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alphabench.framings import AUTO_PATH, FRAMINGS, TRAINING_PATHS
-from alphabench.options import DEFAULT_BASELINES
-from alphabench.results import UPDATE_COMMAND
+from alphabench.results import DEFAULT_BASELINES, UPDATE_COMMAND
 
 UPGRADE_ALPHABENCH = "pip install --upgrade alphabench"
 

@@ -11,6 +11,7 @@ import argparse
 import os
 
 from alphabench.framings import AUTO_PATH, FRAMINGS, TRAINING_PATHS
+from alphabench.results import DEFAULT_BASELINES
 from alphabench.verdict import UNEXPECTED_PASS_POLICIES
 
 
@@ -79,7 +80,6 @@ def add_training_options(addoption, prefix: str = "") -> None:
               help="override every selected framing's LSTM units (no baseline comparison then)")
 
 
-DEFAULT_BASELINES = "baselines"
 
 
 def add_baseline_option(addoption, prefix: str = "", default: str | None = DEFAULT_BASELINES) -> None:

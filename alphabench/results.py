@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 CURVE_POINTS = 100  # enough to see a curve's shape, few enough to keep diffs of a baseline readable
 UPDATE_COMMAND = "alphabench baseline update"
+DEFAULT_BASELINES = "baselines"  # the directory of baseline files where none is named
 
 
 @dataclass(frozen=True)
