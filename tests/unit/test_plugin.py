@@ -122,9 +122,8 @@ def test_the_option(alphabench):
 """
 
 
-def test_an_expected_failure_is_strict_only_where_measured_and_unexpected_passes_fail_the_run(pytester, monkeypatch):
-    # The alphabench under test, not whichever one is installed (an editable install of another checkout).
-    monkeypatch.setenv("PYTHONPATH", str(Path(alphabench.__file__).parents[1]))
+@pytest.mark.usefixtures("plugin_under_test")
+def test_an_expected_failure_is_strict_only_where_measured_and_unexpected_passes_fail_the_run(pytester):
     pytester.makepyfile(test_deviation=DEVIATION_TESTS)
     result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider", "-rxX")
     # Only the pass at the measured-bad release under the default policy fails; every failure is expected.
