@@ -138,4 +138,8 @@ def repair(path: str | Path, document=None, text: str | None = None) -> str:
     restore = ""
     if _tracked_by_git(path):
         restore = f"restore it from git (`{shlex.join(['git', '-C', str(path.parent), 'checkout', '--', path.name])}`), "
-    return f"{restore}fix it, or set it aside and rebuild every entry it held: `{rebuild}`"
+    if isinstance(document, dict) or text is None:
+        return f"{restore}fix it, or set it aside and rebuild every entry it held: `{rebuild}`"
+    # Cut short: what followed the cut is gone, and no command can name it.
+    return (f"{restore}fix it, or set it aside and rebuild every entry it still shows (any cut off with the rest "
+            f"of the file are unknown): `{rebuild}`")

@@ -63,7 +63,7 @@ def test_a_corrupt_baseline_is_one_line_and_left_untouched(tmp_path):
     corrupt.write_text('{"schema_version": 1, "framings": ')
     run = alphabench("baseline", "upgrade", str(corrupt))
     assert run.returncode == 2
-    assert "not valid JSON" in run.stderr and "set it aside and rebuild every entry it held" in run.stderr
+    assert "not valid JSON" in run.stderr and "set it aside and rebuild every entry it still shows" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
     assert corrupt.read_text() == '{"schema_version": 1, "framings": '
 
