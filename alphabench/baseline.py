@@ -11,8 +11,9 @@ Rules:
 - Every problem in a file is reported on one line naming the file and the field, with what to do.
 - Writes are atomic and deterministic (alphabench.atomic: temp file, fsync, rename, sorted keys), so
   a baseline is either the old file or the new one, and re-running an update changes no bytes.
-- A file that cannot be read is never overwritten: the advice is to restore it from git or delete it,
-  after which `update` (re)creates it. The directory's writability is checked before any training.
+- A file that cannot be read is never overwritten: the advice (alphabench.advice) is to restore it
+  from git where git holds it, or to set it aside and rebuild every entry it held. The directory
+  is checked (check_directory) and its writability too before any training.
 - `update` keeps the framings it is not given, never overwrites a file it cannot read, and says in
   one line per framing what changed. It refuses a partial update across environments, which would
   label the untouched framings with an environment they did not run in.
@@ -29,13 +30,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from alphabench import atomic
+from alphabench.advice import UPGRADE_ALPHABENCH, repair, update_command
 from alphabench.errors import BaselineError
 from alphabench.framings import FRAMINGS, TRAINING_PATHS
 from alphabench.results import (
     CURVE_POINTS,
-    UPDATE_COMMAND,
     Baseline,
     BaselineEntry,
+    CurveBand,
     Fingerprint,
     SeedResult,
     describe_change,
@@ -43,13 +45,8 @@ from alphabench.results import (
     entry_key,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SETTINGS_TYPES = {"units": int, "epochs": int, "batch_size": int, "shuffle": bool, "stateful": bool}
-
-
-def _regenerate(path) -> str:
-    """The advice for a file that cannot be used; `update` refuses to overwrite it, so it must go first."""
-    return f"fix it, restore it from git (git checkout -- {path}), or delete it and run `{UPDATE_COMMAND}`"
 
 
 def baseline_path(directory: str | os.PathLike, environment: str) -> Path:
@@ -70,24 +67,27 @@ def from_document(document, name: str, advice: str | None = None) -> Baseline:
 
 
 def _migrate(document, name: str):
-    """`document` in the current schema. Schema 1 lacked the fingerprint's CPU signature, ISA flags,
-    package versions and threads, and the per-seed final loss: they become null (unknown), so the
-    gate never trusts such a baseline for exact reproduction, and nothing in it is lost."""
-    if not isinstance(document, dict) or document.get("schema_version") != 1:
+    """`document` in the current schema, one version at a time; nothing in it is lost.
+
+    Schema 1 lacked the fingerprint's CPU signature, ISA flags, package versions and threads, and
+    the per-seed final loss: they become null (unknown), so the gate never trusts such a baseline
+    for exact reproduction. Schema 2 lacked the seeds' curve bands (loss_band, accuracy_band): null,
+    and the report draws the baseline's median alone."""
+    if not isinstance(document, dict) or document.get("schema_version") not in (1, 2):
         return document
     environment = document.get("environment")
     framings = document.get("framings")
     if not isinstance(environment, dict) or not isinstance(framings, dict):
         return document  # validate() names the broken field
-    return {
-        **document,
-        "schema_version": 2,
-        "environment": {**{key: None for key in _ADDED_IN_2}, **environment},
-        "framings": {
+    if document["schema_version"] == 1:
+        environment = {**{key: None for key in _ADDED_IN_2}, **environment}
+        framings = {
             key: {"final_loss": [None] * len(entry.get("seeds", [])), **entry} if isinstance(entry, dict) else entry
             for key, entry in framings.items()
-        },
-    }
+        }
+    framings = {key: {"loss_band": None, "accuracy_band": None, **entry} if isinstance(entry, dict) else entry
+                for key, entry in framings.items()}
+    return {**document, "schema_version": 3, "environment": environment, "framings": framings}
 
 
 _ADDED_IN_2 = ("cpu_vendor", "cpu_signature", "cpu_flags", "packages", "threads")
@@ -97,14 +97,16 @@ def _read_json(path: str | os.PathLike):
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise BaselineError(f"{path}: does not exist; create it with `{UPDATE_COMMAND}`") from None
+        create = update_command(str(Path(path).parent), environment=Path(path).stem)
+        raise BaselineError(f"{path}: does not exist; create it with `{create}`") from None
     except OSError as error:
         raise BaselineError(f"{path}: cannot be read ({error.strerror})") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise BaselineError(
-            f"{path}: not valid JSON ({error.msg} at line {error.lineno}, column {error.colno}); {_regenerate(path)}"
+            f"{path}: not valid JSON ({error.msg} at line {error.lineno}, column {error.colno}); "
+            f"{repair(path, text=text)}"
         ) from None
 
 
@@ -117,6 +119,20 @@ def _write_json(path: Path, document: dict) -> None:
     """Validated first: an invalid baseline is never written."""
     validate(document, str(path))
     atomic.write_json(path, document)
+
+
+def check_directory(directory: str | os.PathLike, create: str | None = None) -> None:
+    """BaselineError now for a baselines path that is a file, or that does not exist where nothing
+    will create it (`create`: the command that would), rather than a "baseline missing" after training."""
+    directory = Path(directory)
+    if directory.is_dir():
+        return
+    if directory.exists():
+        raise BaselineError(f"{directory}: is a file, not a directory of baselines; name the directory "
+                            "that holds the <environment>.json files")
+    if create:
+        raise BaselineError(f"{directory}: no such directory, so no baseline to compare with; "
+                            f"create it with `{create}`")
 
 
 def check_writable(path: str | os.PathLike) -> None:
@@ -134,13 +150,15 @@ def check_writable(path: str | os.PathLike) -> None:
 
 
 def upgrade(path: str | os.PathLike) -> None:
-    """Rewrite `path` in the current schema (from schema 1: the fields it lacked as unknown)."""
+    """Rewrite `path` in the current schema (from schema 1 or 2: the fields it lacked as unknown)."""
     document = _read_json(path)
     version = document.get("schema_version") if isinstance(document, dict) else None
-    if version not in (1, SCHEMA_VERSION):
+    if _is_int(version) and version > SCHEMA_VERSION:
+        _check_schema_version(document, str(path))  # a newer alphabench's file: upgrade alphabench instead
+    if version not in range(1, SCHEMA_VERSION + 1):
         raise BaselineError(
             f"{path}: schema_version: {version!r} has no upgrade to {SCHEMA_VERSION} in this alphabench; "
-            f"{_regenerate(path)}"
+            f"{repair(path, document)}"
         )
     _write_json(Path(path), _migrate(document, str(path)))
 
@@ -223,7 +241,7 @@ def check_update(path: str | os.PathLike, keys: Sequence[str], environment: Fing
         raise BaselineError(
             f"{path}: environment: changed ({', '.join(differences)}) but {', '.join(untouched)} would not be "
             f"retrained; their baselines would claim an environment they did not run in: run "
-            f"`{UPDATE_COMMAND}` naming no framing, which retrains every entry of the file"
+            f"`{update_command(str(path.parent))}` (naming no framing: it retrains every entry of the file)"
         )
     return differences
 
@@ -292,6 +310,15 @@ _FRAMING_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
         )
         for curve in ("loss_curve", "accuracy_curve")
     },
+    **{
+        band: (
+            lambda v: v is None or (isinstance(v, dict) and set(v) == set(CurveBand.FIELDS) and all(
+                isinstance(c, list) and len(c) <= CURVE_POINTS and all(_is_number(x) for x in c) for c in v.values())),
+            f"expected null or an object of {', '.join(CurveBand.FIELDS)}, each a list of at most {CURVE_POINTS} "
+            "numbers",
+        )
+        for band in ("loss_band", "accuracy_band")
+    },
 }
 # Per-seed lists: the check applies to each element; the list must have one element per seed.
 _PER_SEED_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
@@ -310,7 +337,7 @@ def validate(document, name: str, advice: str | None = None) -> None:
     """Raise BaselineError naming `name` and the first bad field, if `document` is not a valid baseline."""
 
     def fail(field: str, problem: str) -> BaselineError:
-        return BaselineError(f"{name}: {field}: {problem}; {advice or _regenerate(name)}")
+        return BaselineError(f"{name}: {field}: {problem}; {advice or repair(name, document)}")
 
     def require(container: dict, key: str, field: str):
         if key not in container:
@@ -360,17 +387,16 @@ def validate(document, name: str, advice: str | None = None) -> None:
 
 
 def _check_schema_version(document: dict, name: str, advice: str | None = None) -> None:
-    advice = advice or _regenerate(name)
     version = document.get("schema_version")
+    if _is_int(version) and version > SCHEMA_VERSION:  # nothing to repair: this alphabench is too old
+        raise BaselineError(
+            f"{name}: schema_version: {version} was made by a newer alphabench (this one reads "
+            f"{SCHEMA_VERSION}); upgrade alphabench (`{UPGRADE_ALPHABENCH}`)"
+        )
     if not _is_int(version):
-        raise BaselineError(f"{name}: schema_version: missing or not an integer; {advice}")
+        raise BaselineError(f"{name}: schema_version: missing or not an integer; {advice or repair(name, document)}")
     if version < SCHEMA_VERSION:  # load() has migrated every version it can
         raise BaselineError(
             f"{name}: schema_version: {version} is older than any this alphabench reads (1-{SCHEMA_VERSION}); "
-            f"{advice}"
-        )
-    if version > SCHEMA_VERSION:
-        raise BaselineError(
-            f"{name}: schema_version: {version} was made by a newer alphabench (this one reads "
-            f"{SCHEMA_VERSION}); upgrade alphabench"
+            f"{advice or repair(name, document)}"
         )

@@ -8,6 +8,7 @@ import os
 import sys
 
 from alphabench import abtest, baseline, bench, environments, framing_docs, golden, options, progress, report, selftest
+from alphabench.advice import Advice
 from alphabench.errors import AlphabenchError
 from alphabench.framings import FRAMINGS, get_framing
 from alphabench.matrix import commands as matrix
@@ -174,6 +175,9 @@ def run_framings(args) -> int:
     from alphabench import compat  # imports Keras
     from alphabench.contracts import CONTRACTS  # imports Keras
 
+    # No directory is no baseline: a check with nothing to compare against fails now, not after the training.
+    baseline.check_directory(args.baselines, None if args.update else
+                             Advice(args.baselines, args.seeds).create(args.framings, args.path))
     if args.report:
         report.check_destination(args.report)  # before the training, not after it
     session = _session(args, update=args.update, unexpected_pass=args.unexpected_pass, jobs=args.jobs)
@@ -204,6 +208,7 @@ def run_framings(args) -> int:
 
 
 def update_baseline(args) -> int:
+    baseline.check_directory(args.baselines)  # a file named as the directory: refused before any training
     _session(args, jobs=args.jobs).update_baseline(args.framings, progress.train_all)
     return 0
 

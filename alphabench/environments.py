@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alphabench import baseline, verdict
+from alphabench.advice import update_command
 from alphabench.data import sample_count
 from alphabench.errors import UsageError
 from alphabench.framings import FUSED_ENVIRONMENTS, get_framing
@@ -71,7 +72,7 @@ def load(files: Sequence[str], directory: str) -> dict[str, Baseline]:
     files = list(files) or sorted(str(path) for path in Path(directory).glob("*.json"))
     if len(files) < 2:
         raise UsageError(f"need two or more baseline files to compare, found {len(files)} in {directory}; "
-                         "name them, or make one per environment with `alphabench baseline update`")
+                         f"name them, or make one per environment with `{update_command(directory)}`")
     documents = {}
     for file in files:
         document = baseline.load(file)

@@ -33,6 +33,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from alphabench.advice import Advice
 from alphabench.framings import FRAMINGS
 from alphabench.results import (
     UPDATE_COMMAND,
@@ -40,8 +41,8 @@ from alphabench.results import (
     BaselineEntry,
     Fingerprint,
     SeedResult,
-    creating_command,
     describe_seeds,
+    entry_framing,
     format_accuracy,
     format_epochs,
     normalised_throughput,
@@ -89,13 +90,17 @@ def compare_all(
     results_by_key: dict[str, list[SeedResult]],
     calibration_seconds: float | None,
     samples_by_key: dict[str, int],
+    advice: Advice = Advice(),
 ) -> list[Finding]:
-    """Findings for every entry in `results_by_key` against the environment's baseline file."""
+    """Findings for every entry in `results_by_key` against the environment's baseline file;
+    `advice` words the command that creates a missing one as the user would run it."""
     findings = []
+    missing = [key for key in results_by_key if baseline_doc is None or key not in baseline_doc.framings]
     for key, results in results_by_key.items():
-        if baseline_doc is None or key not in baseline_doc.framings:
+        if key in missing:
             where = "this environment" if baseline_doc is None else f"{key} in this environment"
-            command = creating_command(key, whole_file=baseline_doc is None)
+            # One command for every framing missing on this path: pasted once, it creates them all.
+            command = advice.create([entry_framing(k) for k in missing if _path_of(k) == _path_of(key)], _path_of(key))
             findings.append(
                 Finding(
                     key,
@@ -112,6 +117,10 @@ def compare_all(
             samples_by_key[key],
         )
     return findings
+
+
+def _path_of(key: str) -> str:
+    return key.partition("@")[2] or "fast"
 
 
 def compare(

@@ -11,24 +11,43 @@ import argparse
 import os
 
 from alphabench.framings import AUTO_PATH, FRAMINGS, TRAINING_PATHS
+from alphabench.results import DEFAULT_BASELINES
 from alphabench.verdict import UNEXPECTED_PASS_POLICIES
 
 
+# Every seed is one more model to train, and the baselines hold 1 to 64 seeds a framing: far beyond
+# that a typo (1-100000) would keep a machine busy for days instead of failing now.
+MAX_SEEDS = 256
+SEED_FORMS = "3 (seeds 1-3), 1-5 or 2,7,9; seeds are integers from 0 up"
+
+
 def seed_list(text: str) -> tuple[int, ...]:
-    """'3' -> seeds 1..3; '1-5' -> 1..5; '2,7,9' -> those seeds."""
+    """'3' -> seeds 1..3; '1-5' -> 1..5; '2,7,9' -> those seeds; seed 0 is allowed ('0-2', '0,5')."""
     try:
         if "," in text:
-            seeds = tuple(int(part) for part in text.split(","))
+            seeds = [int(part) for part in text.split(",")]
         elif "-" in text.strip("-"):
             first, last = (int(part) for part in text.split("-", 1))
-            seeds = tuple(range(first, last + 1))
+            if last < first:
+                raise argparse.ArgumentTypeError(f"{text!r} is a reversed range; did you mean {last}-{first}?")
+            seeds = range(first, last + 1)
         else:
-            seeds = tuple(range(1, int(text) + 1))
+            count = int(text)
+            if count == 0:
+                raise argparse.ArgumentTypeError("'0' asks for no seeds: a count is at least 1 (3 means seeds 1-3; "
+                                                 "seed 0 alone is 0-0)")
+            seeds = range(1, count + 1) if count > 0 else [count]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"seeds must look like 3, 1-5 or 2,7,9; got {text!r}") from None
-    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
-        raise argparse.ArgumentTypeError(f"seeds must be one or more distinct non-negative integers; got {text!r}")
-    return seeds
+        raise argparse.ArgumentTypeError(f"seeds must look like {SEED_FORMS}; got {text!r}") from None
+    if min(seeds) < 0:
+        raise argparse.ArgumentTypeError(f"seeds are integers from 0 up; got {text!r}")
+    if len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"each seed once; got {text!r}")
+    if len(seeds) > MAX_SEEDS:
+        raise argparse.ArgumentTypeError(
+            f"{len(seeds)} seeds is more than the {MAX_SEEDS} a run trains (each seed is one more model to "
+            f"train; the baselines hold 1 to 64 a framing); got {text!r}")
+    return tuple(seeds)
 
 
 def positive_int(text: str) -> int:
@@ -61,7 +80,6 @@ def add_training_options(addoption, prefix: str = "") -> None:
               help="override every selected framing's LSTM units (no baseline comparison then)")
 
 
-DEFAULT_BASELINES = "baselines"
 
 
 def add_baseline_option(addoption, prefix: str = "", default: str | None = DEFAULT_BASELINES) -> None:

@@ -15,7 +15,8 @@ import warnings
 
 import pytest
 
-from alphabench import options, verdict
+from alphabench import baseline, options, verdict
+from alphabench.advice import Advice
 from alphabench.errors import AlphabenchError
 from alphabench.session import Session
 
@@ -48,6 +49,10 @@ def pytest_configure(config):
     config.addinivalue_line("markers", f"thorough: run on purpose only, with --{PREFIX}thorough")
     # TensorFlow warns about retracing when probes call predict_on_batch on batches of other sizes.
     config.addinivalue_line("filterwarnings", "ignore::UserWarning:tensorflow")
+    # NumPy 2 deprecates __array__ without copy=, which Keras's variables (JAX backend) and JAX still
+    # implement so: hundreds a run, none ours to fix. alphabench's own warnings (BaselineWritten) stay.
+    config.addinivalue_line("filterwarnings", "ignore:__array__ implementation doesn't accept a copy keyword"
+                            ":DeprecationWarning:(keras|jax)")
     # xdist's default "load" scheduling would spread one framing's tests over workers, training it
     # in each; "loadgroup" keeps each xdist_group on one worker.
     if getattr(config.option, "dist", "no") == "load":
@@ -60,13 +65,36 @@ def pytest_configure(config):
         _collect_the_suite(config)
     values = options.read_options(lambda name: config.getoption(PREFIX.replace("-", "_") + name))
     values["baselines"] = _baselines_directory(config)
-    session = Session(**values, update=config.getoption("alphabench_update"), announce=_announce,
+    # Suggested commands are the user's own pytest command line, completed: it names their directory.
+    advice = Advice(pytest_args=tuple(config.invocation_params.args))
+    update = config.getoption("alphabench_update")
+    session = Session(**values, update=update, announce=_announce, advice=advice,
                       unexpected_pass=config.getoption("alphabench_unexpected_pass"))
     try:
+        if config.getoption("alphabench_baselines") or config.getini("alphabench_baselines"):
+            # Named, so meant: a typo is refused now, not found missing by every test that compares.
+            baseline.check_directory(session.baselines, None if update else advice.create())
         session.check_can_create()
     except AlphabenchError as error:
         raise pytest.UsageError(str(error)) from None
     config.stash[_SESSION] = session
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker sends the ids it collected
+def pytest_collection_finish(session):
+    """Where a test selected uses the suite's session: Keras and the baseline file are checked once,
+    now, so a bad KERAS_BACKEND or a broken baseline is one line, not an error in every test."""
+    if not any("alphabench" in getattr(item, "fixturenames", ()) for item in session.items):
+        return  # a project's own tests: Keras is not imported for them
+    try:
+        session.config.stash[_SESSION].load_baseline()  # imports Keras, and validates the file
+    except AlphabenchError as error:
+        if not hasattr(session.config, "workerinput"):
+            raise pytest.UsageError(str(error)) from None
+        # An xdist worker that raised would be reported as crashed, with tracebacks: instead its
+        # collection fails, which the controller shows once (every worker's report being the same).
+        session.config.hook.pytest_collectreport(report=pytest.CollectReport("", "failed", str(error), []))
+        session.items.clear()
 
 
 def _collect_the_suite(config) -> None:

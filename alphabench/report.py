@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
 from alphabench.errors import UsageError
 from alphabench import gate
 from alphabench.gate import Finding
-from alphabench.results import Baseline, BaselineEntry, Fingerprint, format_accuracies, format_epochs
+from alphabench.results import Baseline, BaselineEntry, CurveBand, Fingerprint, format_accuracies, format_epochs
 from alphabench.summary import Summary
 from alphabench.verdict import Verdict
 
@@ -128,7 +129,8 @@ def write(directory: str, environment: Fingerprint, summaries: list[Summary], fi
         "",
         *(f"- {f.line()}" for f in findings if f.kind == "note"),
         "",
-        "## Learning curves (median over seeds; dashed: baseline)",
+        "## Learning curves (median over seeds, shaded: the middle half of the seeds and all of them; "
+        "dashed: baseline)",
         "",
         *(f"![{p.stem}]({p.name})" for p in plots),
     ]
@@ -136,25 +138,64 @@ def write(directory: str, environment: Fingerprint, summaries: list[Summary], fi
     return written + plots
 
 
-def _plot(out: Path, summary: Summary, framing_baseline: BaselineEntry | None) -> Path:
+@dataclasses.dataclass(frozen=True)
+class Curve:
+    """One side's learning curve in a plot: the seeds' median by epoch and their spread (None: unknown)."""
+
+    label: str
+    epochs: tuple[float, ...]
+    median: tuple[float, ...]
+    band: CurveBand | None
+    seeds: int
+
+
+def learning_curves(summary: Summary, entry: BaselineEntry | None) -> dict[str, list[Curve]]:
+    """{"loss": [now, baseline], "accuracy": [...]}: what a learning-curve PNG draws (no baseline entry,
+    or one without curves: now alone)."""
+    curves = {}
+    for key in ("loss", "accuracy"):
+        histories = [getattr(result, f"{key}_history") for result in summary.results]
+        epochs = tuple(float(epoch) for epoch in range(1, len(histories[0]) + 1))
+        sides = [Curve("now", epochs, tuple(statistics.median(values) for values in zip(*histories)),
+                       CurveBand.of(histories), len(histories))]
+        stored = getattr(entry, f"{key}_curve") if entry else ()
+        if stored:
+            # Stored at most CURVE_POINTS evenly spaced epochs of the baseline's own training.
+            last = entry.settings.epochs
+            spaced = tuple(1 + i * (last - 1) / max(len(stored) - 1, 1) for i in range(len(stored)))
+            sides.append(Curve("baseline", spaced, tuple(stored), getattr(entry, f"{key}_band"), len(entry.seeds)))
+        curves[key] = sides
+    return curves
+
+
+def _figure(summary: Summary, entry: BaselineEntry | None):
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display on a CI machine
     import matplotlib.pyplot as plt
-    import numpy as np
 
-    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(9, 3.2))
-    for key, axis in (("loss", loss_axis), ("accuracy", accuracy_axis)):
-        curves = np.array([getattr(r, f"{key}_history") for r in summary.results])
-        axis.plot(np.arange(1, curves.shape[1] + 1), np.median(curves, axis=0), label="now")
-        if framing_baseline and getattr(framing_baseline, f"{key}_curve"):
-            baseline_curve = getattr(framing_baseline, f"{key}_curve")
-            epochs = np.linspace(1, curves.shape[1], len(baseline_curve))
-            axis.plot(epochs, baseline_curve, "--", label="baseline")
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for axis, (key, sides) in zip(axes, learning_curves(summary, entry).items()):
+        for side, (colour, style) in zip(sides, (("tab:blue", "-"), ("tab:orange", "--"))):
+            axis.plot(side.epochs, side.median, style, color=colour, label=f"{side.label}: median of {side.seeds} seeds")
+            if side.band and side.seeds > 1:
+                axis.fill_between(side.epochs, side.band.lower_quartile, side.band.upper_quartile, color=colour,
+                                  alpha=0.35, linewidth=0, label=f"{side.label}: middle half of the seeds")
+                axis.fill_between(side.epochs, side.band.low, side.band.high, color=colour, alpha=0.12,
+                                  linewidth=0, label=f"{side.label}: every seed (min to max)")
+            elif side.label == "baseline" and not side.band:
+                axis.plot([], [], " ", label="baseline: seed spread not stored (made before schema 3)")
         axis.set_xlabel("epoch")
         axis.set_title(f"{summary.framing.name}: training {key}")
-        axis.legend()
+        axis.legend(fontsize=6)
     figure.tight_layout()
+    return figure
+
+
+def _plot(out: Path, summary: Summary, framing_baseline: BaselineEntry | None) -> Path:
+    import matplotlib.pyplot as plt
+
+    figure = _figure(summary, framing_baseline)
     path = out / f"{summary.framing.name}.png"
     figure.savefig(path, dpi=80)
     plt.close(figure)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 CURVE_POINTS = 100  # enough to see a curve's shape, few enough to keep diffs of a baseline readable
 UPDATE_COMMAND = "alphabench baseline update"
+DEFAULT_BASELINES = "baselines"  # the directory of baseline files where none is named
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,42 @@ class SeedResult:
 
 
 @dataclass(frozen=True)
+class CurveBand:
+    """How the seeds' curves spread, epoch by epoch: lowest, interquartile range, highest."""
+
+    low: tuple[float, ...]
+    lower_quartile: tuple[float, ...]
+    upper_quartile: tuple[float, ...]
+    high: tuple[float, ...]
+
+    FIELDS = ("low", "lower_quartile", "upper_quartile", "high")
+
+    @classmethod
+    def of(cls, curves: Sequence[Sequence[float]]) -> CurveBand:
+        """Per epoch over the seeds' `curves` (one seed: a band of no width)."""
+        _check_same_length(curves)
+        columns = [sorted(values) for values in zip(*curves)]
+        quartiles = [statistics.quantiles(c, n=4, method="inclusive") if len(c) > 1 else [c[0]] * 3 for c in columns]
+        return cls(
+            low=tuple(round(c[0], 6) for c in columns),
+            lower_quartile=tuple(round(q[0], 6) for q in quartiles),
+            upper_quartile=tuple(round(q[2], 6) for q in quartiles),
+            high=tuple(round(c[-1], 6) for c in columns),
+        )
+
+    def downsampled(self) -> CurveBand:
+        """At the epochs a stored median curve keeps (median_curve)."""
+        return CurveBand(*(_downsample(getattr(self, name)) for name in self.FIELDS))
+
+    def as_dict(self) -> dict:
+        return {name: list(getattr(self, name)) for name in self.FIELDS}
+
+    @classmethod
+    def from_dict(cls, values: Mapping) -> CurveBand:
+        return cls(*(tuple(values[name]) for name in cls.FIELDS))
+
+
+@dataclass(frozen=True)
 class BaselineEntry:
     """What a framing did on one training path in one environment: per seed, and summarised."""
 
@@ -160,6 +197,9 @@ class BaselineEntry:
     normalised_throughput: float | None
     loss_curve: tuple[float, ...]  # median over seeds, at most CURVE_POINTS epochs
     accuracy_curve: tuple[float, ...]
+    # The seeds' spread about those medians, at the same epochs; None: made before schema 3.
+    loss_band: CurveBand | None = None
+    accuracy_band: CurveBand | None = None
 
     @classmethod
     def from_results(cls, results: Sequence[SeedResult], calibration_seconds: float | None) -> BaselineEntry:
@@ -178,6 +218,8 @@ class BaselineEntry:
             normalised_throughput=normalised_throughput(steps_per_second, calibration_seconds),
             loss_curve=median_curve([result.loss_history for result in ordered]),
             accuracy_curve=median_curve([result.accuracy_history for result in ordered]),
+            loss_band=CurveBand.of([result.loss_history for result in ordered]).downsampled(),
+            accuracy_band=CurveBand.of([result.accuracy_history for result in ordered]).downsampled(),
         )
 
     def as_dict(self) -> dict:
@@ -193,6 +235,8 @@ class BaselineEntry:
             "normalised_throughput": self.normalised_throughput,
             "loss_curve": list(self.loss_curve),
             "accuracy_curve": list(self.accuracy_curve),
+            "loss_band": self.loss_band.as_dict() if self.loss_band else None,
+            "accuracy_band": self.accuracy_band.as_dict() if self.accuracy_band else None,
         }
 
     @classmethod
@@ -209,6 +253,8 @@ class BaselineEntry:
             normalised_throughput=values["normalised_throughput"],
             loss_curve=tuple(values["loss_curve"]),
             accuracy_curve=tuple(values["accuracy_curve"]),
+            loss_band=CurveBand.from_dict(values["loss_band"]) if values["loss_band"] else None,
+            accuracy_band=CurveBand.from_dict(values["accuracy_band"]) if values["accuracy_band"] else None,
         )
 
 
@@ -247,12 +293,6 @@ def entry_framing(key: str) -> str:
     return key.partition("@")[0]
 
 
-def creating_command(key: str, whole_file: bool = False) -> str:
-    """The command that creates entry `key` (or, `whole_file`, the missing file, on its path)."""
-    path = key.partition("@")[2]
-    return " ".join([UPDATE_COMMAND] + ([f"--path {path}"] if path else []) + ([] if whole_file else [entry_framing(key)]))
-
-
 def run_identity(results: Sequence[SeedResult]) -> tuple[str, str, Settings]:
     """(framing, path, settings) shared by every per-seed result; ValueError if they are mixed."""
     if not results:
@@ -277,14 +317,21 @@ def normalised_throughput(steps_per_second: float, calibration_seconds: float | 
 
 def median_curve(curves: Sequence[Sequence[float]]) -> tuple[float, ...]:
     """The per-epoch median over seeds, downsampled to at most CURVE_POINTS evenly spaced epochs."""
+    _check_same_length(curves)
+    return _downsample([round(statistics.median(values), 6) for values in zip(*curves)])
+
+
+def _check_same_length(curves: Sequence[Sequence[float]]) -> None:
     if len({len(curve) for curve in curves}) != 1:
         raise ValueError(f"seeds trained for different numbers of epochs: {[len(c) for c in curves]}")
-    medians = [round(statistics.median(values), 6) for values in zip(*curves)]
-    if len(medians) <= CURVE_POINTS:
-        return tuple(medians)
-    # Evenly spaced epochs, always including the first and the last.
-    last = len(medians) - 1
-    return tuple(medians[round(i * last / (CURVE_POINTS - 1))] for i in range(CURVE_POINTS))
+
+
+def _downsample(values: Sequence[float]) -> tuple[float, ...]:
+    """At most CURVE_POINTS evenly spaced epochs, always including the first and the last."""
+    if len(values) <= CURVE_POINTS:
+        return tuple(values)
+    last = len(values) - 1
+    return tuple(values[round(i * last / (CURVE_POINTS - 1))] for i in range(CURVE_POINTS))
 
 
 def median_epochs_to_100(values: Sequence[int | None]) -> float:

@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from unittest import mock
 
 from alphabench import abtest, gate, verdict
+from alphabench.advice import update_command
 from alphabench.data import sample_count
 from alphabench.errors import BaselineError
 from alphabench.framings import get_framing
-from alphabench.results import UPDATE_COMMAND, Baseline, BaselineEntry, SeedResult, entry_key
+from alphabench.results import Baseline, BaselineEntry, SeedResult, entry_key
 from alphabench.session import Session
 
 REGIMES = ("same environment", "upgrade")
@@ -169,7 +170,7 @@ class Selftest:
         committed = self.session.load_baseline()
         if committed is None:
             raise BaselineError(f"{self.session.baseline_file}: does not exist; the upgrade regime judges "
-                                f"against it: create it with `{UPDATE_COMMAND}`")
+                                f"against it: create it with `{update_command(baselines)}`")
         self.committed = dataclasses.replace(
             committed, environment=dataclasses.replace(committed.environment, keras_version="selftest-upgrade"))
         self._unchanged: dict[str, list[SeedResult]] = {}

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from alphabench import baseline, gate, verdict
+from alphabench.advice import Advice
 from alphabench.calibration import calibration_seconds
 from alphabench.data import sample_count, training_cost
 from alphabench.deviations import Expectation
@@ -38,6 +39,8 @@ class Session:
     unexpected_pass: str = "fail"  # of verdict.UNEXPECTED_PASS_POLICIES: does an unexpected pass fail the run
     announce: Callable[[str], None] = print
     jobs: int = 1  # processes that train framings side by side (train_in_processes)
+    # How suggested commands are worded (the pytest plugin gives its own); None: the CLI's, from these options.
+    advice: Advice | None = None
     results: dict[str, list[SeedResult]] = field(default_factory=dict)
     training_errors: dict[str, BaseException] = field(default_factory=dict)
     _calibration: float | None = None
@@ -195,7 +198,8 @@ class Session:
             if cached is None or cached[0] != signature:
                 key = self.baseline_key(name)
                 compared = gate.compare_all(current, {key: self.train(name)}, self.calibration,
-                                            {key: sample_count(get_framing(name))})
+                                            {key: sample_count(get_framing(name))},
+                                            self.advice or Advice(self.baselines, self.seeds))
                 cached = self._findings[name] = (signature, compared)
             found += cached[1]
         return found

@@ -82,7 +82,8 @@ def between(versions: Iterable[str], older: str, newer: str) -> list[str]:
     missing = [text for text, version in ((older, low), (newer, high)) if version not in listed]
     if missing:
         newest = max(listed, default=None)
-        raise UsageError(f"Keras {' and '.join(missing)}: not a release the package index lists "
+        what = "not releases" if len(missing) > 1 else "not a release"
+        raise UsageError(f"Keras {' and '.join(missing)}: {what} the package index lists "
                          f"(newest listed: {newest or 'none'})")
     chosen = sorted({Version(v) for v in versions if low <= Version(v) <= high and not Version(v).is_prerelease})
     return [str(v) for v in chosen]

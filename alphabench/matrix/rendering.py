@@ -20,6 +20,10 @@ LEGEND = (PASS, EXPECTED, UNEXPECTED_PASS, REGRESSION, ERROR)
 SYMBOLS = {PASS: "ok", EXPECTED: "expected", UNEXPECTED_PASS: "UNEXPECTED PASS", REGRESSION: "REGRESSION",
            ERROR: "ERROR"}
 COLOURS = {PASS: "#4caf50", EXPECTED: "#9e9e9e", UNEXPECTED_PASS: "#2196f3", REGRESSION: "#e53935", ERROR: "#ff9800"}
+# Written in each cell of the picture, so it reads without the colours (in grey print, to colour-blind eyes).
+CELL_WORDS = {PASS: "ok", EXPECTED: "expected", UNEXPECTED_PASS: "unexpected\npass", REGRESSION: "REGRESSION",
+              ERROR: "ERROR"}
+NOT_RUN = "not run"
 
 
 def shown_as(judged: verdict.Verdict) -> str:
@@ -61,8 +65,14 @@ def markdown(judged: Judged, results: Mapping[Cell, CellResult], ab: Mapping[tup
     return "\n".join(rows + ["", f"Findings ({len(findings)}):", ""] + (findings or ["none"])) + "\n"
 
 
+def cell_words(judged: Judged) -> list[list[str]]:
+    """The words the heatmap writes: a row per framing (and contract), a column per cell."""
+    return [[CELL_WORDS[shown_as(judged[cell][subject])] if subject in judged[cell] else NOT_RUN for cell in judged]
+            for subject in _subjects(judged)]
+
+
 def heatmap(judged: Judged, path: str | os.PathLike) -> None:
-    """Framing (and contract) x cell, coloured by verdict."""
+    """Framing (and contract) x cell, coloured by verdict, the verdict written in each cell too."""
     # Late: matplotlib takes a second to import, and only rendering needs it.
     import matplotlib
 
@@ -75,9 +85,13 @@ def heatmap(judged: Judged, path: str | os.PathLike) -> None:
     subjects = _subjects(judged)
     grid = [[LEGEND.index(shown_as(judged[c][s])) if s in judged[c] else -1 for c in cells] for s in subjects]
     masked = np.ma.masked_less(np.array(grid, dtype=float), 0)
-    figure, axes = plt.subplots(figsize=(1.0 + 0.45 * len(cells), 1.5 + 0.3 * len(subjects)))
+    figure, axes = plt.subplots(figsize=(1.5 + 0.75 * len(cells), 1.5 + 0.35 * len(subjects)))
     axes.imshow(masked, cmap=ListedColormap([COLOURS[o] for o in LEGEND]), vmin=0, vmax=len(LEGEND) - 1,
                 aspect="auto")
+    for row, words in enumerate(cell_words(judged)):
+        for column, word in enumerate(words):
+            axes.text(column, row, word, ha="center", va="center", fontsize=7,
+                      color="grey" if word == NOT_RUN else "black")
     axes.set_xticks(range(len(cells)), [c.label.replace(" / ", "\n") for c in cells], rotation=90, fontsize=7)
     axes.set_yticks(range(len(subjects)), subjects, fontsize=7)
     axes.legend(handles=[Patch(color=COLOURS[o], label=o) for o in LEGEND], loc="upper left",

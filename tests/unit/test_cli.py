@@ -31,7 +31,8 @@ def test_list_shows_all_framings_without_importing_keras():
         (["run", "two_char"], "unknown framing 'two_char'; choose from: one_char"),
         (["run", "--epochs", "-3"], "argument --epochs: expected a positive integer, got '-3'"),
         (["run", "--units", "0"], "argument --units: expected a positive integer, got '0'"),
-        (["run", "--seeds", "x"], "seeds must look like 3, 1-5 or 2,7,9"),
+        (["run", "--seeds", "x"], "seeds must look like 3 (seeds 1-3), 1-5 or 2,7,9"),
+        (["run", "--seeds", "1-100000"], "100000 seeds is more than the 256 a run trains"),
         (["bench", "--reference-epochs", "one_char=-1"], "expected FRAMING=N"),
         (["ab", "/nonexistent/python", "--rounds", "1"], "could not time one_char"),
         (["run", "--unexpected-pass", "ignore"], "argument --unexpected-pass: invalid choice: 'ignore'"),
@@ -62,9 +63,28 @@ def test_a_corrupt_baseline_is_one_line_and_left_untouched(tmp_path):
     corrupt.write_text('{"schema_version": 1, "framings": ')
     run = alphabench("baseline", "upgrade", str(corrupt))
     assert run.returncode == 2
-    assert "not valid JSON" in run.stderr and "git checkout" in run.stderr
+    assert "not valid JSON" in run.stderr and "set it aside and rebuild every entry it still shows" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
     assert corrupt.read_text() == '{"schema_version": 1, "framings": '
+
+
+def test_a_baselines_directory_that_does_not_exist_fails_before_training_with_the_command_that_makes_it(tmp_path):
+    missing = tmp_path / "no such dir"
+    run = alphabench("run", "one_char", "--seeds", "1", "--baselines", str(missing))
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert run.stderr.strip() == (f"alphabench: error: {missing}: no such directory, so no baseline to compare with; "
+                                  f"create it with `alphabench baseline update --baselines '{missing}' --seeds 1 "
+                                  "one_char`")
+    assert not missing.exists()
+
+
+@pytest.mark.parametrize("command", [["run", "one_char"], ["baseline", "update", "one_char"]])
+def test_a_baselines_path_that_is_a_file_is_one_line_before_training(tmp_path, command):
+    (tmp_path / "a-file").write_text("")
+    run = alphabench(*command, "--baselines", str(tmp_path / "a-file"))
+    assert run.returncode == 2
+    assert run.stderr.strip() == f"alphabench: error: {tmp_path / 'a-file'}: is a file, not a directory of " \
+                                 "baselines; name the directory that holds the <environment>.json files"
 
 
 def test_a_missing_baseline_says_how_to_create_it(tmp_path):
@@ -84,7 +104,8 @@ def test_a_partial_baseline_update_on_a_new_machine_is_refused_before_any_traini
     assert run.returncode == 2
     assert "one_char (" not in run.stderr, "training started"  # the progress line "[1/1] one_char (seeds 1-3, ..."
     [error] = [line for line in run.stderr.splitlines() if line.startswith("alphabench: error:")]
-    assert "stateful@reference" in error and "`alphabench baseline update` naming no framing" in error
+    assert "stateful@reference" in error
+    assert f"`alphabench baseline update --baselines {tmp_path}` (naming no framing" in error
     assert "Traceback" not in run.stderr
     assert {file.name: file.read_text() for file in tmp_path.iterdir()} == before
 

@@ -6,7 +6,8 @@ import dataclasses
 
 import pytest
 
-from alphabench import gate
+from alphabench import gate, options
+from alphabench.advice import Advice, seeds_argument
 from alphabench.gate import Finding
 from alphabench.results import Baseline, BaselineEntry, Settings
 from fakes import ENVIRONMENT, UPGRADED, fake_results, with_probes
@@ -179,11 +180,14 @@ def test_nothing_to_compare_with_is_a_regression_that_names_the_command():
     results = {"one_char": fake_results(), "stateful": fake_results(framing="stateful")}
     findings = gate.compare_all(None, results, CALIBRATION, {"one_char": 25, "stateful": 25})
     assert kinds(findings) == [("regression", "baseline"), ("regression", "baseline")]
-    assert "no baseline for this environment; create it with `alphabench baseline update`" in findings[0].line()
+    # One command for the whole missing file, naming what was run: pasted, it creates exactly that.
+    for finding in findings:
+        assert "no baseline for this environment; create it with `alphabench baseline update --path fast one_char " \
+               "stateful`" in finding.line()
     document = Baseline(ENVIRONMENT, CALIBRATION, {"one_char": BASELINE})
     findings = gate.compare_all(document, results, CALIBRATION, {"one_char": 25, "stateful": 25})
     assert kinds(findings) == [("regression", "baseline")] and findings[0].framing == "stateful"
-    assert "no baseline for stateful in this environment; create it with `alphabench baseline update stateful`" in (
+    assert "no baseline for stateful in this environment; create it with `alphabench baseline update --path fast stateful`" in (
         findings[0].line())
 
 
@@ -193,8 +197,25 @@ def test_a_missing_entry_of_another_path_names_the_command_for_that_path():
     (finding,) = gate.compare_all(document, results, CALIBRATION, {"stateful@fused": 25})
     assert "create it with `alphabench baseline update --path fused stateful`" in finding.line()
     (finding,) = gate.compare_all(None, results, CALIBRATION, {"stateful@fused": 25})
-    assert "no baseline for this environment; create it with `alphabench baseline update --path fused`" in (
+    assert "no baseline for this environment; create it with `alphabench baseline update --path fused stateful`" in (
         finding.line())
+
+
+def test_the_command_for_a_missing_baseline_carries_the_users_directory_seeds_or_pytest_command():
+    results = {"one_char": fake_results()}
+    advice = Advice(baselines="my dir", seeds=(2, 3))
+    (finding,) = gate.compare_all(None, results, CALIBRATION, {"one_char": 25}, advice)
+    assert "create it with `alphabench baseline update --baselines 'my dir' --path fast --seeds 2-3 one_char`" in (
+        finding.line())
+    under_pytest = Advice(pytest_args=("--alphabench", "--alphabench-baselines", "ci/b", "-k", "one_char"))
+    (finding,) = gate.compare_all(None, results, CALIBRATION, {"one_char": 25}, under_pytest)
+    assert finding.line().endswith(
+        "create it with `pytest --alphabench --alphabench-baselines ci/b -k one_char --alphabench-update`")
+
+
+def test_seed_arguments_read_back_as_the_same_seeds():
+    for seeds in [(1,), (1, 2, 3), (5,), (4, 5, 6), (2, 7, 9), (0, 1)]:
+        assert options.seed_list(seeds_argument(seeds)) == seeds
 
 
 def test_finding_kinds_are_checked():

@@ -275,6 +275,11 @@ def test_the_table_has_a_row_per_cell_and_every_non_pass_cell_explained(tmp_path
     assert any(row.startswith("- Keras 3.6.0 / tensorflow 2.17.0: REGRESSION one_char throughput") for row in rows)
     assert (tmp_path / "out" / "matrix.png").stat().st_size > 0
     assert json.loads((tmp_path / "cells" / f"{new.id}.json").read_text())["training_errors"] == {"one_char": "boom"}
+    # The picture's cells say in words what their colours mean: a row per subject, a column per cell.
+    judged = judging.judge_all(loaded, {})
+    assert rendering.cell_words(judged) == [["ok", "ok"], ["ok", "ERROR"]]
+    partial = {old: {"one_char": judged[old]["one_char"]}, new: judged[new]}
+    assert rendering.cell_words(partial) == [["ok", "ERROR"], ["not run", "ok"]]
 
 
 def test_merge_refuses_a_directory_without_cell_files(tmp_path):
@@ -342,6 +347,16 @@ def test_bisect_refuses_a_release_the_index_does_not_list_before_probing_anythin
     assert capsys.readouterr().err.splitlines() == [
         "alphabench: error: Keras 9.9.9: not a release the package index lists (newest listed: 3.1.0)"]
     assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("good, bad, refused", [
+    ("3.0.99", "3.1.0", "Keras 3.0.99: not a release the package index lists (newest listed: 3.1.0)"),
+    ("3.0.99", "9.9", "Keras 3.0.99 and 9.9: not releases the package index lists (newest listed: 3.1.0)"),
+])
+def test_bisect_refuses_either_end_the_index_does_not_list(good, bad, refused):
+    with pytest.raises(UsageError) as error:
+        bisect.between(["3.1.0", "3.0.5"], good, bad)
+    assert str(error.value) == refused
 
 
 def test_a_cells_baseline_is_validated_and_migrated_like_any_baseline(tmp_path):

@@ -15,10 +15,25 @@ def test_seed_lists(text, seeds):
     assert seed_list(text) == seeds
 
 
-@pytest.mark.parametrize("text", ["", "a", "1,1", "5-3", "-2", "1,x"])
-def test_bad_seed_lists_are_refused(text):
-    with pytest.raises(argparse.ArgumentTypeError):
+@pytest.mark.parametrize("text, refused", [
+    ("", "seeds must look like 3 (seeds 1-3), 1-5 or 2,7,9"),
+    ("a", "seeds must look like 3"),
+    ("1,x", "seeds must look like 3"),
+    ("1,1", "each seed once; got '1,1'"),
+    ("5-3", "'5-3' is a reversed range; did you mean 3-5?"),
+    ("-2", "seeds are integers from 0 up; got '-2'"),
+    ("0", "'0' asks for no seeds: a count is at least 1 (3 means seeds 1-3; seed 0 alone is 0-0)"),
+    ("1-100000", "100000 seeds is more than the 256 a run trains"),
+    ("257", "257 seeds is more than the 256 a run trains"),
+])
+def test_bad_seed_lists_are_refused_saying_which_rule(text, refused):
+    with pytest.raises(argparse.ArgumentTypeError) as error:
         seed_list(text)
+    assert str(error.value).startswith(refused)
+
+
+def test_seed_zero_is_allowed_as_the_message_says():
+    assert seed_list("0-0") == (0,) and seed_list("0,3") == (0, 3) and len(seed_list("256")) == 256
 
 
 @pytest.mark.parametrize("text", ["0", "-5", "x", "1.5"])

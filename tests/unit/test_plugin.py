@@ -1,10 +1,22 @@
 """The pytest plugin's scheduling: under `pytest -n`, each framing's tests share one worker."""
 
+import os
 from pathlib import Path
+
+import pytest
 
 import alphabench
 
 pytest_plugins = ("pytester",)
+
+
+@pytest.fixture
+def plugin_under_test(monkeypatch):
+    """pytester's pytest runs in a temporary directory: point it at the alphabench this process
+    tests (a worktree's, say), not at whichever one the environment has installed. Not for the
+    installed suite (`--alphabench`), which goes with the installed alphabench."""
+    source = str(Path(alphabench.__file__).parents[1])
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")])))
 
 GROUPED_TESTS = """
 import os
@@ -45,21 +57,26 @@ def test_baselines_directory(alphabench):
 """
 
 
+@pytest.mark.usefixtures("plugin_under_test")
 def test_the_baselines_directory_option_takes_both_forms(pytester):
     # `--opt DIR` needs the option known before pytest parses its command line, which only a plugin
     # loaded through the pytest11 entry point is; from a conftest, DIR was taken for a test path.
     pytester.makepyfile(test_directory=BASELINES_DIRECTORY)
+    pytester.mkdir("mine")
     for form in (["--alphabench-baselines", "mine"], ["--alphabench-baselines=mine"]):
         result = pytester.runpytest_subprocess(*form, "-s", "-p", "no:cacheprovider")
         result.assert_outcomes(passed=1)
         result.stdout.fnmatch_lines(["*baselines: mine*"])
 
 
+@pytest.mark.usefixtures("plugin_under_test")
 def test_the_ini_option_names_the_baselines_directory_relative_to_the_ini_file(pytester):
     pytester.makeini("[pytest]\nalphabench_baselines = ci/baselines\n")
     pytester.makepyfile(test_directory=BASELINES_DIRECTORY)
+    (pytester.path / "ci" / "baselines").mkdir(parents=True)
     result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines([f"*baselines: {pytester.path / 'ci' / 'baselines'}*"])
+    pytester.mkdir("other")
     result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider", "--alphabench-baselines", "other")
     result.stdout.fnmatch_lines(["*baselines: other*"])
 
@@ -105,9 +122,8 @@ def test_the_option(alphabench):
 """
 
 
-def test_an_expected_failure_is_strict_only_where_measured_and_unexpected_passes_fail_the_run(pytester, monkeypatch):
-    # The alphabench under test, not whichever one is installed (an editable install of another checkout).
-    monkeypatch.setenv("PYTHONPATH", str(Path(alphabench.__file__).parents[1]))
+@pytest.mark.usefixtures("plugin_under_test")
+def test_an_expected_failure_is_strict_only_where_measured_and_unexpected_passes_fail_the_run(pytester):
     pytester.makepyfile(test_deviation=DEVIATION_TESTS)
     result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider", "-rxX")
     # Only the pass at the measured-bad release under the default policy fails; every failure is expected.
@@ -118,3 +134,83 @@ def test_an_expected_failure_is_strict_only_where_measured_and_unexpected_passes
     result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider", "--alphabench-unexpected-pass", "warn",
                                            "-k", "the_option")
     result.stdout.fnmatch_lines(["*unexpected pass: warn*"])
+
+
+USES_THE_BASELINE = """
+import pytest
+
+@pytest.mark.parametrize("n", range(3))
+def test_compares(alphabench, n):
+    alphabench.load_baseline()
+"""
+
+
+def session_error(result) -> str:
+    """The one line pytest printed for a usage error at session start; no test ran, no traceback."""
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.outlines + result.errlines
+    output = result.outlines + result.errlines
+    assert "Traceback" not in "\n".join(output) and not any("def validate" in line for line in output)
+    [line] = [line for line in result.errlines if line.strip()]
+    return line
+
+
+@pytest.mark.usefixtures("plugin_under_test")
+def test_a_broken_baseline_is_one_line_at_session_start(pytester):
+    pytester.makepyfile(test_uses=USES_THE_BASELINE)
+    pytester.mkdir("ci")
+    for environment in ("keras3-tensorflow", "keras3-jax", "keras3-torch", "keras2-tensorflow"):
+        (pytester.path / "ci" / f"{environment}.json").write_text('{"schema_version": 3, "framings": ')
+    line = session_error(pytester.runpytest_subprocess("--alphabench-baselines", "ci", "-p", "no:cacheprovider"))
+    assert line.startswith("ERROR: ci/keras") and "not valid JSON" in line
+    # Under xdist a worker's usage error would crash it: its collection fails instead, shown once.
+    result = pytester.runpytest_subprocess("--alphabench-baselines", "ci", "-p", "no:cacheprovider", "-n", "2")
+    output = "\n".join(result.outlines + result.errlines)
+    assert result.ret != 0 and "Traceback" not in output and "INTERNALERROR" not in output
+    assert output.count("not valid JSON") == 2  # the error, and its line in the short summary
+    result.stdout.fnmatch_lines(["ci/keras*.json: not valid JSON*"])
+
+
+@pytest.mark.usefixtures("plugin_under_test")
+def test_a_bad_keras_backend_is_one_line_at_session_start(pytester, monkeypatch):
+    pytester.makepyfile(test_uses=USES_THE_BASELINE)
+    monkeypatch.setenv("KERAS_BACKEND", "bogus")
+    monkeypatch.delenv("TF_USE_LEGACY_KERAS", raising=False)
+    line = session_error(pytester.runpytest_subprocess("-p", "no:cacheprovider"))
+    assert line.startswith("ERROR: KERAS_BACKEND='bogus' is no backend alphabench runs on")
+
+
+@pytest.mark.usefixtures("plugin_under_test")
+def test_a_named_baselines_directory_that_does_not_exist_is_one_line_with_the_pytest_command_that_makes_it(pytester):
+    pytester.makepyfile(test_uses=USES_THE_BASELINE)
+    line = session_error(pytester.runpytest_subprocess("--alphabench-baselines", "typo", "-p", "no:cacheprovider"))
+    assert line.startswith("ERROR: typo: no such directory, so no baseline to compare with; create it with `pytest ")
+    assert line.endswith(" --alphabench-baselines typo -p no:cacheprovider --alphabench-update`")  # theirs, completed
+
+
+@pytest.mark.usefixtures("plugin_under_test")
+def test_a_project_not_using_the_suite_does_not_import_keras(pytester, monkeypatch):
+    pytester.makepyfile(test_plain="def test_plain():\n    import sys\n    assert 'keras' not in sys.modules\n")
+    monkeypatch.setenv("KERAS_BACKEND", "bogus")  # not alphabench's business here
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+WARNING_TESTS = """
+import warnings
+from alphabench.pytest_plugin import BaselineWritten
+
+NUMPY = "__array__ implementation doesn't accept a copy keyword, so passing copy=False failed."
+
+def test_warns():
+    for module in ("keras.src.backend.common.variables", "jax._src.array"):  # not ours: filtered
+        warnings.warn_explicit(NUMPY, DeprecationWarning, "x.py", 1, module=module)
+    warnings.warn_explicit(NUMPY, DeprecationWarning, "x.py", 1, module="mine")  # a project's own: shown
+    warnings.warn(BaselineWritten("baselines/x.json: one_char: created"))  # ours: shown
+"""
+
+
+@pytest.mark.usefixtures("plugin_under_test")
+def test_only_warnings_that_are_not_ours_or_the_projects_are_filtered(pytester):
+    pytester.makepyfile(test_warnings=WARNING_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, warnings=2)
+    result.stdout.fnmatch_lines(["*BaselineWritten: baselines/x.json: one_char: created*"])
