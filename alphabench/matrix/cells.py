@@ -12,15 +12,16 @@ from dataclasses import dataclass
 from packaging.version import InvalidVersion, Version
 
 from alphabench.errors import UsageError
+from alphabench.framings import AUTO_PATH, FRAMINGS
 
-CELL_SCHEMA_VERSION = 1
+CELL_SCHEMA_VERSION = 2  # 2: the path the cell trained on is recorded (schema 1 trained the fast path)
 KERAS_LINES = ("keras", "keras-nightly", "tf-keras")
 BACKENDS = ("tensorflow", "jax", "torch")
-# Cells train few framings on their default seeds, the cheap ones, so that a matrix of many cells stays
-# short (README, "Measured: 17 cells", has its timings).
-DEFAULT_FRAMINGS = ("one_char", "timestep_window", "stateful")
+# Every framing in every cell, on the default run's path: the fused path's 16 seeds where the cell's
+# environment has it (the rank tests' power against the committed baseline's 64), else the fast path.
+DEFAULT_FRAMINGS = tuple(FRAMINGS)
 PYTHON = "3.11"
-CELL_PATH = "fast"  # the training path a cell's framings take
+CELL_PATH = AUTO_PATH
 # The backend releases current when each Keras 3 minor came out (TensorFlow's own requirement on
 # keras decides which TensorFlow accepts it), and a NumPy cap where those releases predate NumPy 2.
 # TensorFlow 2.16 is the first that installs Keras 3; a Keras 3 release needs no newer one.

@@ -30,6 +30,7 @@ class CellResult:
     error: str | None = None
     keras_version: str = ""  # the Keras the cell imported (a mismatch with the cell's is an error)
     environment: str = ""
+    path: str = "fast"  # the training path the cell's framings took (cell schema 1: always fast)
     baseline: Baseline | None = None  # what it trained, without calibration
     contracts: Mapping[str, str | None] = field(default_factory=dict)  # name -> violation, or None
     expectations: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # (check, line)
@@ -46,6 +47,7 @@ class CellResult:
             error=document.get("error"),
             keras_version=document.get("keras_version", ""),
             environment=document.get("environment", ""),
+            path=document.get("path", "fast"),
             baseline=baseline.from_document(document["baseline"], f"{name}: baseline", _ADVICE) if measured else None,
             contracts=dict(document.get("contracts", {})),
             expectations={framing: tuple((check, line) for check, line in failures)
@@ -63,7 +65,7 @@ class CellResult:
         if self.error is not None:
             document["error"] = self.error
         if self.baseline is not None:
-            document.update(keras_version=self.keras_version, environment=self.environment,
+            document.update(keras_version=self.keras_version, environment=self.environment, path=self.path,
                             baseline=self.baseline.as_dict(baseline.SCHEMA_VERSION), contracts=dict(self.contracts),
                             expectations={f: [list(x) for x in failures] for f, failures in self.expectations.items()},
                             training_errors=dict(self.training_errors))

@@ -11,9 +11,9 @@ from pathlib import Path
 from alphabench import baseline, gate, verdict
 from alphabench.data import sample_count
 from alphabench.framings import get_framing
-from alphabench.matrix.cells import CELL_PATH, Cell, neighbours, ordered
+from alphabench.matrix.cells import Cell, neighbours, ordered
 from alphabench.matrix.files import CellResult, ThroughputAB
-from alphabench.results import Baseline, SeedResult, entry_framing
+from alphabench.results import Baseline, SeedResult, entry_framing, entry_key
 
 # A failure of this check is an error (nothing was measured), not a regression: a framing that
 # could not train, or a cell that could not be built, run, or imported another Keras than asked.
@@ -73,19 +73,20 @@ def judge_cell(result: CellResult, neighbour: CellResult | None, reference: Base
     neighbour_name = neighbour.cell.label if neighbour else ""
     judged = {}
     for name, seen in result.contracts.items():
-        expected = verdict.expectations(environment, name, keras_version, CELL_PATH, ("contract",))
+        expected = verdict.expectations(environment, name, keras_version, result.path, ("contract",))
         judged[f"contract {name}"] = verdict.contract_verdict(name, seen, expected)
     for name in subjects:
-        expected = verdict.expectations(environment, name, keras_version, CELL_PATH)
+        expected = verdict.expectations(environment, name, keras_version, result.path)
         if name in result.training_errors:
             line = f"{name}: training failed ({result.training_errors[name]})"
             judged[name] = verdict.judge(name, [verdict.Failure("training", line, "training")], expected)
             continue
         failures = [verdict.Failure(check, line, "expectation") for check, line in result.expectations.get(name, ())]
+        key = entry_key(name, result.path)
         failures += [verdict.Failure("baseline", line, "neighbour")
-                     for line in _regressions(result, name, neighbour_baseline, neighbour_name)]
+                     for line in _regressions(result, key, neighbour_baseline, neighbour_name)]
         failures += [verdict.Failure("baseline", line, "reference")
-                     for line in _regressions(result, name, reference, reference_name)]
+                     for line in _regressions(result, key, reference, reference_name)]
         judged[name] = verdict.judge(name, failures, expected)
     return judged
 

@@ -28,6 +28,7 @@ def run_inside_cell(framings: Sequence[str], seeds: tuple[int, ...] | None, path
     from alphabench.contracts import CONTRACTS
 
     session = Session(seeds=seeds, path=path, baselines=tempfile.mkdtemp(prefix="alphabench-cell-"))
+    session.resolve_path()  # "auto": the fused path where this environment has it
     contracts = {contract.name: contract.violation() for contract in CONTRACTS}
     entries, expectations, errors = {}, {}, {}
     for name in framings:
@@ -39,11 +40,12 @@ def run_inside_cell(framings: Sequence[str], seeds: tuple[int, ...] | None, path
             progress(f"{name}: training failed ({errors[name][:120]})")
             continue
         entries[session.baseline_key(name)] = BaselineEntry.from_results(results, None)
-        expectations[name] = [[f.check, f.line] for f in verdict.failures_of(name, session.summary(name), [], path)]
+        expectations[name] = [[f.check, f.line] for f in verdict.failures_of(name, session.summary(name), [], session.path)]
         progress(f"{name}: trained in {time.perf_counter() - start:.0f}s")
     return {
         "keras_version": compat.keras.__version__,
         "environment": compat.ENVIRONMENT,
+        "path": session.path,
         "baseline": Baseline(compat.fingerprint(), None, entries).as_dict(baseline.SCHEMA_VERSION),
         "contracts": contracts,
         "expectations": expectations,

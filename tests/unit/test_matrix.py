@@ -11,7 +11,7 @@ from alphabench.errors import UsageError
 from alphabench.matrix import bisect, cells, files, judging, rendering
 from alphabench.matrix.cells import Cell, parse_cell
 from alphabench.matrix.files import CellResult, ThroughputAB
-from alphabench.results import Baseline, BaselineEntry
+from alphabench.results import Baseline, BaselineEntry, entry_key
 
 from fakes import ENVIRONMENT, UPGRADED, fake_results
 
@@ -164,13 +164,13 @@ def test_the_bisect_command_takes_a_direction_and_says_what_it_found(tmp_path, m
     assert "stateful on torch: first release fixed again Keras 3.15.1 (1 probes" in capsys.readouterr().out
 
 
-def _document(cell_text, accuracies=(0.84, 0.84, 0.88), environment=ENVIRONMENT, **fields):
-    """A cell file as `alphabench matrix cell` writes it, one_char trained on 3 seeds."""
-    entry = BaselineEntry.from_results(fake_results(accuracies, environment=environment), None)
+def _document(cell_text, accuracies=(0.84, 0.84, 0.88), environment=ENVIRONMENT, path="fast", **fields):
+    """A cell file as `alphabench matrix cell` writes it, one_char trained on 3 seeds on `path`."""
+    entry = BaselineEntry.from_results(fake_results(accuracies, environment=environment, path=path), None)
     cell = parse_cell(cell_text)
     document = {"cell_schema_version": cells.CELL_SCHEMA_VERSION, "cell": cell_text, "framings": ["one_char"],
-                "keras_version": cell.keras_version, "environment": environment.environment,
-                "baseline": Baseline(environment, None, {"one_char": entry}).as_dict(2),
+                "keras_version": cell.keras_version, "environment": environment.environment, "path": path,
+                "baseline": Baseline(environment, None, {entry_key("one_char", path): entry}).as_dict(2),
                 "contracts": {"adam_step": None}, "expectations": {"one_char": []}, "training_errors": {},
                 "seconds": 60}
     return {**document, **fields}
@@ -187,6 +187,21 @@ def _judge(document, neighbour=None):
 def _shown(judged):
     """Each verdict as matrix.md shows it, with the lines it gives."""
     return {subject: (rendering.shown_as(v), judging.lines(v)) for subject, v in judged.items()}
+
+
+def test_a_fused_cell_is_judged_against_its_neighbours_fused_entry():
+    """A cell on the fused path (the default where it exists) has 16 seeds: the rank tests' power."""
+    before = _document(OLD, accuracies=(0.88,) * 16, path="fused")
+    judged = _judge(_document(NEW, accuracies=(0.60,) * 16, environment=UPGRADED, path="fused"), before)
+    assert any("vs Keras 3.5.0 / tensorflow 2.17.0: REGRESSION one_char@fused accuracy" in line
+               for line in judging.lines(judged["one_char"]))
+    unchanged = _judge(_document(NEW, accuracies=(0.88,) * 16, environment=UPGRADED, path="fused"), before)
+    assert unchanged["one_char"].status == verdict.OK
+
+
+def test_a_cell_file_of_schema_1_trained_the_fast_path():
+    document = {key: value for key, value in _document(OLD).items() if key != "path"}
+    assert CellResult.from_dict({**document, "cell_schema_version": 1}).path == "fast"
 
 
 def test_a_cell_passes_where_its_neighbour_did_alike():
