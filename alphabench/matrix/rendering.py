@@ -1,4 +1,5 @@
-"""matrix.md (a row per cell, every non-pass cell explained) and matrix.png (framing x cell)."""
+"""matrix.md (a row per cell, every non-pass cell explained), matrix.png (framing x cell) and
+matrix-throughput.png (each release's A/B throughput against the previous one, per line)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from alphabench import verdict
-from alphabench.matrix.cells import Cell, neighbours
+from alphabench.matrix.cells import BACKENDS, Cell, neighbours, ordered
 from alphabench.matrix.files import CellResult, ThroughputAB
 from alphabench.matrix.judging import is_error, judge_all, lines
 
@@ -44,7 +45,7 @@ def markdown(judged: Judged, results: Mapping[Cell, CellResult], ab: Mapping[tup
     """One row per cell, one column per framing and contract, then every non-pass cell's lines."""
     subjects = _subjects(judged)
     paired = neighbours(judged)
-    header = ["cell", *subjects, "throughput vs previous", "minutes"]
+    header = ["cell", *subjects, "throughput vs previous [90% interval]", "minutes"]
     rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     findings = []
     for cell, verdicts in judged.items():
@@ -53,7 +54,8 @@ def markdown(judged: Judged, results: Mapping[Cell, CellResult], ab: Mapping[tup
             throughput = "-" if paired[cell] is None else "not measured"
         else:
             slower = comparison.comparison.slower
-            throughput = f"{'**SLOWER** ' if slower else ''}{comparison.comparison.ratio:.2f}x"
+            low, high = comparison.comparison.interval()
+            throughput = f"{'**SLOWER** ' if slower else ''}{comparison.comparison.ratio:.2f}x [{low:.2f}-{high:.2f}]"
             if slower:
                 findings.append(f"- {cell.label}: REGRESSION {comparison.line()}")
         columns = [SYMBOLS[shown_as(verdicts[s])] if s in verdicts else "" for s in subjects]
@@ -101,6 +103,43 @@ def heatmap(judged: Judged, path: str | os.PathLike) -> None:
     plt.close(figure)
 
 
+def throughput_picture(ab: Mapping[tuple[Cell, Cell], ThroughputAB], path: str | os.PathLike) -> None:
+    """Per line (Keras on a backend, tf-keras): each release's training throughput relative to the
+    previous one's (the A/B median ratio, its 90% interval as a bar), with the regression threshold."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from alphabench.abtest import SLOWDOWN
+
+    by_line: dict[tuple[str, str], list[ThroughputAB]] = {}
+    for (_, after), comparison in ab.items():
+        by_line.setdefault(after.line, []).append(comparison)
+    lines_ = sorted(by_line, key=lambda line: (BACKENDS.index(line[1]), line[0]))
+    figure, axes = plt.subplots(max(len(lines_), 1), 1, figsize=(9, 1.2 + 2.2 * max(len(lines_), 1)), squeeze=False)
+    for axis, line in zip(axes[:, 0], lines_):
+        order = ordered(c.after for c in by_line[line])
+        comparisons = sorted(by_line[line], key=lambda c: order.index(c.after))
+        ratios = [c.comparison.ratio for c in comparisons]
+        intervals = [c.comparison.interval() for c in comparisons]
+        below = [ratio - low for ratio, (low, _) in zip(ratios, intervals)]
+        above = [high - ratio for ratio, (_, high) in zip(ratios, intervals)]
+        colours = [COLOURS[REGRESSION] if c.comparison.slower else COLOURS[PASS] for c in comparisons]
+        positions = range(len(comparisons))
+        axis.errorbar(positions, ratios, yerr=[below, above], fmt="none", ecolor="black", capsize=3, linewidth=1)
+        axis.scatter(positions, ratios, c=colours, zorder=3)
+        axis.axhline(1.0, color="grey", linewidth=0.8)
+        axis.axhline(1 / SLOWDOWN, color=COLOURS[REGRESSION], linewidth=0.8, linestyle="--")
+        axis.set_xticks(list(positions), [c.after.keras_version for c in comparisons], rotation=45, fontsize=7)
+        axis.set_ylabel("throughput vs\nprevious release", fontsize=7)
+        axis.set_title(f"{line[0]} on {line[1]} ({comparisons[0].framing}; dashed: 1/{SLOWDOWN:g}, a regression "
+                       f"below it if significant)", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
 def write_report(judged: Judged, results: Mapping[Cell, CellResult], ab: Mapping[tuple[Cell, Cell], ThroughputAB],
                  out: Path) -> str:
     """matrix.md and matrix.png in `out`; the Markdown is returned too."""
@@ -108,6 +147,8 @@ def write_report(judged: Judged, results: Mapping[Cell, CellResult], ab: Mapping
     out.mkdir(parents=True, exist_ok=True)
     (out / "matrix.md").write_text(text)
     heatmap(judged, out / "matrix.png")
+    if ab:
+        throughput_picture(ab, out / "matrix-throughput.png")
     return text
 
 

@@ -283,18 +283,26 @@ def test_the_table_has_a_row_per_cell_and_every_non_pass_cell_explained(tmp_path
                                               "pairs": [[100.0, 50.0]] * 8})}
     text = rendering.report(loaded, {}, ab, tmp_path / "out")
     rows = text.splitlines()
-    assert rows[0] == "| cell | contract adam_step | one_char | throughput vs previous | minutes |"
+    assert rows[0] == "| cell | contract adam_step | one_char | throughput vs previous [90% interval] | minutes |"
     assert rows[2] == "| Keras 3.5.0 / tensorflow 2.17.0 | ok | ok | - | 1.0 |"
-    assert rows[3] == "| Keras 3.6.0 / tensorflow 2.17.0 | ok | ERROR | **SLOWER** 0.50x | 1.0 |"
+    assert rows[3] == "| Keras 3.6.0 / tensorflow 2.17.0 | ok | ERROR | **SLOWER** 0.50x [0.50-0.50] | 1.0 |"
     assert "- Keras 3.6.0 / tensorflow 2.17.0, one_char (error): one_char: training failed (boom)" in rows
     assert any(row.startswith("- Keras 3.6.0 / tensorflow 2.17.0: REGRESSION one_char throughput") for row in rows)
     assert (tmp_path / "out" / "matrix.png").stat().st_size > 0
+    assert (tmp_path / "out" / "matrix-throughput.png").stat().st_size > 0
     assert json.loads((tmp_path / "cells" / f"{new.id}.json").read_text())["training_errors"] == {"one_char": "boom"}
     # The picture's cells say in words what their colours mean: a row per subject, a column per cell.
     judged = judging.judge_all(loaded, {})
     assert rendering.cell_words(judged) == [["ok", "ok"], ["ok", "ERROR"]]
     partial = {old: {"one_char": judged[old]["one_char"]}, new: judged[new]}
     assert rendering.cell_words(partial) == [["ok", "ERROR"], ["not run", "ok"]]
+
+
+def test_an_ab_interval_is_the_order_statistics_covering_the_median():
+    """8 rounds: the 2nd to the 7th smallest ratio (93%); the ratio is the median."""
+    comparison = ThroughputAB(parse_cell(OLD), parse_cell(NEW), "one_char",
+                              tuple((100.0, b) for b in (90, 97, 99, 100, 101, 102, 104, 120))).comparison
+    assert comparison.interval() == (0.97, 1.04) and comparison.ratio == 1.005
 
 
 def test_merge_refuses_a_directory_without_cell_files(tmp_path):
