@@ -11,7 +11,7 @@ from alphabench.matrix.environments import python_of
 from alphabench.matrix.files import ThroughputAB, ab_file, cell_file, load_cell, save_ab
 
 
-def _steps_per_second(python: Path, cell: Cell, framing: str, epochs: int) -> float:
+def steps_per_second(python: Path, cell: Cell, framing: str, epochs: int) -> float:
     return abtest.measure_in(python, framing, epochs, cell.environment_variables()).steps_per_second
 
 
@@ -26,8 +26,8 @@ def run_ab(cells: Sequence[Cell], directory: Path, framing: str, epochs: int, ro
         pythons = [python_of(directory, c) for c in (before, cell)]
         log(f"A/B {framing}: {before.label} -> {cell.label}, {rounds} rounds ...")
         try:
-            pairs = abtest.interleaved(lambda: _steps_per_second(pythons[0], before, framing, epochs),
-                                       lambda: _steps_per_second(pythons[1], cell, framing, epochs), rounds)
+            pairs = abtest.interleaved(lambda: steps_per_second(pythons[0], before, framing, epochs),
+                                       lambda: steps_per_second(pythons[1], cell, framing, epochs), rounds)
         except abtest.MeasureError as error:
             log(f"  {before.label} -> {cell.label}: {error}")
             continue

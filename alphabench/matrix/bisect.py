@@ -1,5 +1,6 @@
 """`alphabench bisect`: between two Keras releases, the first where a framing breaks (its first bad
-release) or where it is fixed again (its first good one).
+release) or where it is fixed again (its first good one); with --throughput, the first that trains
+slower than the older end (an A/B test against it at each probe, abtest's rule).
 
 Each probe is one matrix cell (its file kept, so a rerun probes nothing twice). A probe is judged
 by the one verdict (verdict.judge) but read for what it measured, not for what a known deviation
@@ -15,10 +16,12 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
-from alphabench import verdict
+from alphabench import abtest, verdict
 from alphabench.errors import UsageError
+from alphabench.matrix.ab import steps_per_second
 from alphabench.matrix.cells import parse_cell
-from alphabench.matrix.files import cell_file, load_cell
+from alphabench.matrix.environments import CellError, ensure_environment
+from alphabench.matrix.files import ThroughputAB, cell_file, load_cell
 from alphabench.matrix.judging import judge_cell
 from alphabench.matrix.rendering import shown_as
 from alphabench.matrix.running import run_cell
@@ -119,3 +122,34 @@ def bisect(versions: Sequence[str], framing: str, backend: str, directory: Path,
 
     first, probed, _ = bisect_releases(versions, failed_checks, direction)
     return first, probed, judged(first)
+
+
+def bisect_throughput(versions: Sequence[str], backend: str, directory: Path, source: Path, framing: str,
+                      epochs: int, rounds: int, torch: str, find_links: Sequence[str] = (), log=print,
+                      measure: Callable = steps_per_second) -> tuple[str, list[str], ThroughputAB]:
+    """(the first release that trains `framing` slower than versions[0], by abtest's rule; releases
+    probed; its A/B comparison with versions[0]). Each probe is an A/B test against the older end in
+    alternating rounds, so the search assumes a slowdown, once there, stays (as `break` does).
+    UsageError unless the newer end is slower than the older."""
+    cells = {version: parse_cell(f"keras=={version}/{backend}", torch) for version in versions}
+    compared: dict[str, ThroughputAB] = {}
+
+    def comparison(version: str) -> ThroughputAB:
+        if version not in compared:
+            before, after = cells[versions[0]], cells[version]
+            try:
+                pythons = [ensure_environment(cell, directory, source, find_links) for cell in (before, after)]
+                log(f"A/B {framing}: {before.label} -> {after.label}, {rounds} rounds ...")
+                pairs = abtest.interleaved(lambda: measure(pythons[0], before, framing, epochs),
+                                           lambda: measure(pythons[1], after, framing, epochs), rounds)
+            except (CellError, abtest.MeasureError) as error:
+                raise UsageError(f"cannot probe Keras {version}: {error}") from None
+            compared[version] = ThroughputAB(before, after, framing, tuple(pairs), epochs)
+            log(f"  {compared[version].line()}")
+        return compared[version]
+
+    if not comparison(versions[-1]).comparison.slower:
+        raise UsageError(f"bisect --throughput needs Keras {versions[-1]} slower than {versions[0]}; "
+                         f"{comparison(versions[-1]).line()}")
+    first, probed = first_changed(versions, lambda version: comparison(version).comparison.slower)
+    return first, probed, comparison(first)

@@ -8,8 +8,9 @@ import time
 from pathlib import Path
 
 from alphabench import atomic, options
+from alphabench.errors import UsageError
 from alphabench.matrix.ab import run_ab
-from alphabench.matrix.bisect import BREAK, DIRECTIONS, between, bisect
+from alphabench.matrix.bisect import BREAK, DIRECTIONS, between, bisect, bisect_throughput
 from alphabench.matrix.cells import BACKENDS, CELL_PATH, DEFAULT_FRAMINGS, DEFAULT_TORCH, Cell, default_cells, ordered, parse_cells
 from alphabench.matrix.files import cell_file, load_ab, load_cells
 from alphabench.matrix.index import index_versions
@@ -47,14 +48,23 @@ def add_commands(commands) -> None:
     cell.set_defaults(command=_cell_command)
 
     bisect_parser = commands.add_parser("bisect", help="find the first Keras release between OLDER and NEWER where a "
-                                        "framing breaks (or with --direction fix, where it is fixed), one matrix cell per probe")
+                                        "framing breaks (or with --direction fix, where it is fixed), one matrix cell per probe; "
+                                        "with --throughput, where training gets slower, one A/B test per probe")
     bisect_parser.add_argument("older", metavar="OLDER", help="a Keras release where the framing passes "
                                "(with --direction fix: fails), e.g. 3.2.1")
     bisect_parser.add_argument("newer", metavar="NEWER", help="a later release where it fails (with --direction fix: passes)")
     bisect_parser.add_argument("--direction", choices=DIRECTIONS, default=BREAK,
                                help="break (default): the first release failing a check OLDER passes; fix: the first "
                                "passing every check OLDER fails and NEWER passes (a known deviation's end)")
-    bisect_parser.add_argument("--framing", type=options.framing_name, required=True)
+    bisect_parser.add_argument("--framing", type=options.framing_name, metavar="FRAMING",
+                               help="the framing whose checks are bisected (with --throughput: timed; default one_char)")
+    bisect_parser.add_argument("--throughput", action="store_true",
+                               help="the first release that trains slower than OLDER (an A/B test against OLDER "
+                               "at each probe; NEWER must be slower)")
+    bisect_parser.add_argument("--ab-rounds", type=options.positive_int, default=8, metavar="N",
+                               help="with --throughput: alternating rounds of each A/B test (default 8)")
+    bisect_parser.add_argument("--ab-epochs", type=options.positive_int, default=30, metavar="N",
+                               help="with --throughput: epochs a round trains (default 30)")
     bisect_parser.add_argument("--backend", choices=BACKENDS, default="tensorflow")
     bisect_parser.add_argument("--backend-version", metavar="V", help="hold the backend at this version "
                                "(default: each probed release's era's, see ERA)")
@@ -130,9 +140,20 @@ def _cell_command(args) -> int:
 
 
 def _bisect_command(args) -> int:
+    if not (args.framing or args.throughput):
+        raise UsageError("bisect needs --framing FRAMING (the framing whose checks change), or --throughput")
     # Both ends checked against the index before anything is built.
     versions = between(index_versions("keras"), args.older, args.newer)
     backend = f"{args.backend}=={args.backend_version}" if args.backend_version else args.backend
+    if args.throughput:
+        framing = args.framing or "one_char"
+        first, probed, comparison = bisect_throughput(versions, backend, Path(args.dir), _source(), framing,
+                                                      args.ab_epochs, args.ab_rounds, args.torch, args.find_links, _log)
+        print(f"{framing} throughput on {args.backend}: first slower release Keras {first} "
+              f"({len(probed)} probes between {versions[0]} and {versions[-1]}, {len(versions)} releases: "
+              f"{', '.join(probed) or 'none'})")
+        print(f"  {comparison.line()}")
+        return 0
     first, probed, judged = bisect(versions, args.framing, backend, Path(args.dir), _source(),
                                    reference_baselines(args.baselines), args.seeds, args.torch, args.find_links, _log,
                                    args.direction)

@@ -146,6 +146,24 @@ def test_bisect_fix_probes_cells_and_reads_what_they_measured_not_what_a_deviati
     assert sorted(ran) == sorted({"3.14.0", "3.15.0", *probed})
 
 
+def test_bisect_throughput_finds_the_first_release_slower_than_the_older_end(tmp_path, monkeypatch):
+    # 3.14.2 halves the throughput, and it stays halved: each probe is an A/B test against 3.14.0.
+    versions = ["3.14.0", "3.14.1", "3.14.2", "3.14.3", "3.15.0"]
+    monkeypatch.setattr(bisect, "ensure_environment", lambda cell, *args: cell.keras_version)
+    noise = iter([1.0, 1.02, 0.99, 1.01] * 100)
+
+    def measure(python, cell, framing, epochs):
+        return (50.0 if Version(python) >= Version("3.14.2") else 100.0) * next(noise)
+
+    first, probed, comparison = bisect.bisect_throughput(versions, "tensorflow", tmp_path, tmp_path, "one_char", 30, 8,
+                                                         "2.13.0+cpu", log=lambda line: None, measure=measure)
+    assert first == "3.14.2" and comparison.comparison.slower and 0.45 < comparison.comparison.ratio < 0.55
+    assert comparison.before.keras_version == "3.14.0" and set(probed) <= set(versions[1:-1])
+    with pytest.raises(UsageError, match="needs Keras 3.14.1 slower than 3.14.0"):
+        bisect.bisect_throughput(versions[:2], "tensorflow", tmp_path, tmp_path, "one_char", 30, 8, "2.13.0+cpu",
+                                 log=lambda line: None, measure=measure)
+
+
 def test_the_bisect_command_takes_a_direction_and_says_what_it_found(tmp_path, monkeypatch, capsys):
     from alphabench import cli
     from alphabench.matrix import commands
