@@ -7,7 +7,8 @@ Wilcoxon signed-rank test (scipy.stats) on their logarithms says whether B is sl
 and the median ratio how much.
 
 Each measurement of another environment is `alphabench throughput` run by its interpreter
-(measure_in), which prints a Throughput as JSON: `alphabench ab` and the matrix's A/B both read it.
+(Timer: `alphabench throughput --serve`, kept running for every round), which prints a Throughput as
+JSON: `alphabench ab` and the matrix's A/B both read it.
 Both commands are defined here (add_commands); `ab`'s exit status is its Comparison's.
 """
 
@@ -21,6 +22,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,20 +91,62 @@ def check_interpreter(python: str, framing: str) -> None:
         raise MeasureError(f"{python} could not time {framing} ({reason}); {_ADVICE}")
 
 
-def measure_in(python: str | os.PathLike, framing: str, epochs: int,
-               environment_variables: Mapping[str, str] | None = None) -> Throughput:
-    """`framing`'s throughput over `epochs`, measured by `alphabench throughput` run by `python`
-    (with `environment_variables` set); MeasureError if it cannot."""
-    command = [str(python), "-m", "alphabench", "throughput", framing, "--epochs", str(epochs)]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True,
-                              env={**os.environ, **(environment_variables or {})})
-    except OSError as error:
-        raise MeasureError(f"{python} could not time {framing} ({error.strerror}); {_ADVICE}") from None
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise MeasureError(f"{python} could not time {framing} ({last}); is alphabench installed there?")
-    return Throughput.from_dict(json.loads(done.stdout.strip().splitlines()[-1]))
+class Timer:
+    """Another environment's `alphabench throughput --serve`, kept running: each call trains the
+    framing once more there and returns its Throughput. Its start-up (Python, Keras, the backend,
+    10-20 s) is paid once, not once a round, and a round costs its training alone. A context manager:
+    leaving it ends the process."""
+
+    def __init__(self, python: str | os.PathLike, framing: str, epochs: int,
+                 environment_variables: Mapping[str, str] | None = None):
+        self._what = f"{python} could not time {framing}"
+        self._warm = False
+        self._errors = tempfile.TemporaryFile(mode="w+")  # read only to say why it failed
+        command = [str(python), "-m", "alphabench", "throughput", framing, "--epochs", str(epochs), "--serve"]
+        try:
+            self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errors,
+                                             text=True, env={**os.environ, **(environment_variables or {})})
+        except OSError as error:
+            self._errors.close()
+            raise MeasureError(f"{self._what} ({error.strerror}); {_ADVICE}") from None
+
+    def __call__(self) -> Throughput:
+        if not self._warm:  # a process's first training runs slower (its caches are cold): a warm-up, not a round
+            self._warm = True
+            self._round()
+        return self._round()
+
+    def _round(self) -> Throughput:
+        try:
+            self._process.stdin.write("\n")
+            self._process.stdin.flush()
+            for line in self._process.stdout:  # anything else the environment prints is passed over
+                if line.startswith("{"):
+                    return Throughput.from_dict(json.loads(line))
+        except BrokenPipeError:
+            pass
+        self._process.wait()
+        self._errors.seek(0)
+        last = (self._errors.read().strip().splitlines() or ["no output"])[-1]
+        raise MeasureError(f"{self._what} ({last}); is alphabench installed there?")
+
+    def __enter__(self) -> Timer:
+        return self
+
+    def __exit__(self, error_type, *exc_info) -> None:
+        if error_type is not None:  # the comparison failed: nothing more to wait for
+            self._process.kill()
+        try:
+            self._process.stdin.close()  # end of input: the process ends
+        except BrokenPipeError:
+            pass
+        try:
+            self._process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process.stdout.close()
+        self._errors.close()
 
 
 @dataclass(frozen=True)
@@ -169,6 +213,8 @@ def add_commands(commands) -> None:
                                      "second as JSON (what `alphabench ab` runs in each environment)")
     throughput.add_argument("framing", type=options.framing_name)
     throughput.add_argument("--epochs", type=options.positive_int, default=60, metavar="N")
+    throughput.add_argument("--serve", action="store_true",
+                            help="time it once for every line read on standard input, a JSON line each (Timer)")
     throughput.set_defaults(command=throughput_command)
 
 
@@ -176,8 +222,9 @@ def throughput_command(args) -> int:
     from alphabench import trainer  # imports Keras
 
     framing = get_framing(args.framing).with_settings(epochs=args.epochs)
-    result = trainer.train(framing, framing.seeds)[0]
-    print(json.dumps(Throughput(result.steps_per_second, result.environment).to_dict()))
+    for _ in sys.stdin if args.serve else [None]:
+        result = trainer.train(framing, framing.seeds)[0]
+        print(json.dumps(Throughput(result.steps_per_second, result.environment).to_dict()), flush=True)
     return 0
 
 
@@ -185,14 +232,17 @@ def ab_command(args) -> int:
     check_interpreter(args.other_python, args.framing)  # one line, before the progress line
     measured = {}
 
-    def measure(python: str) -> float:
-        measured[python] = measure_in(python, args.framing, args.epochs)
+    def measure(python: str, timer: Timer) -> float:
+        measured[python] = timer()
         print(".", end="", file=sys.stderr, flush=True)
         return measured[python].steps_per_second
 
     print(f"timing {args.framing} in turns, {args.rounds} rounds ", end="", file=sys.stderr, flush=True)
     try:
-        pairs = interleaved(lambda: measure(args.other_python), lambda: measure(sys.executable), args.rounds)
+        with Timer(args.other_python, args.framing, args.epochs) as other, \
+                Timer(sys.executable, args.framing, args.epochs) as this:
+            pairs = interleaved(lambda: measure(args.other_python, other), lambda: measure(sys.executable, this),
+                                args.rounds)
     finally:
         print(file=sys.stderr)  # the progress line ends before an error or the results
     comparison = Comparison(tuple(pairs))

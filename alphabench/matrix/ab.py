@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from alphabench import abtest
@@ -11,8 +11,17 @@ from alphabench.matrix.environments import python_of
 from alphabench.matrix.files import ThroughputAB, ab_file, cell_file, load_cell, save_ab
 
 
-def steps_per_second(python: Path, cell: Cell, framing: str, epochs: int) -> float:
-    return abtest.measure_in(python, framing, epochs, cell.environment_variables()).steps_per_second
+def cell_timer(python: Path, cell: Cell, framing: str, epochs: int) -> abtest.Timer:
+    return abtest.Timer(python, framing, epochs, cell.environment_variables())
+
+
+def compare(before: Cell, after: Cell, pythons: Sequence[Path], framing: str, epochs: int, rounds: int,
+            timer: Callable = cell_timer) -> ThroughputAB:
+    """`framing`'s throughput in `after` against `before`, in `rounds` alternating rounds (MeasureError if
+    either cannot time it)."""
+    with timer(pythons[0], before, framing, epochs) as a, timer(pythons[1], after, framing, epochs) as b:
+        pairs = abtest.interleaved(lambda: a().steps_per_second, lambda: b().steps_per_second, rounds)
+    return ThroughputAB(before, after, framing, tuple(pairs), epochs)
 
 
 def run_ab(cells: Sequence[Cell], directory: Path, framing: str, epochs: int, rounds: int, log=print) -> None:
@@ -23,12 +32,11 @@ def run_ab(cells: Sequence[Cell], directory: Path, framing: str, epochs: int, ro
         results = [load_cell(cell_file(directory, c)) for c in (before, cell)]
         if any(r.error is not None or framing in r.training_errors for r in results):
             continue
-        pythons = [python_of(directory, c) for c in (before, cell)]
         log(f"A/B {framing}: {before.label} -> {cell.label}, {rounds} rounds ...")
         try:
-            pairs = abtest.interleaved(lambda: steps_per_second(pythons[0], before, framing, epochs),
-                                       lambda: steps_per_second(pythons[1], cell, framing, epochs), rounds)
+            comparison = compare(before, cell, [python_of(directory, c) for c in (before, cell)], framing, epochs, rounds)
         except abtest.MeasureError as error:
             log(f"  {before.label} -> {cell.label}: {error}")
             continue
-        save_ab(directory, ThroughputAB(before, cell, framing, tuple(pairs), epochs))
+        save_ab(directory, comparison)
+        log(f"  {comparison.line()}")

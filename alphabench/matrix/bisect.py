@@ -18,7 +18,7 @@ from packaging.version import InvalidVersion, Version
 
 from alphabench import abtest, verdict
 from alphabench.errors import UsageError
-from alphabench.matrix.ab import steps_per_second
+from alphabench.matrix.ab import cell_timer, compare
 from alphabench.matrix.cells import parse_cell
 from alphabench.matrix.environments import CellError, ensure_environment
 from alphabench.matrix.files import ThroughputAB, cell_file, load_cell
@@ -126,7 +126,7 @@ def bisect(versions: Sequence[str], framing: str, backend: str, directory: Path,
 
 def bisect_throughput(versions: Sequence[str], backend: str, directory: Path, source: Path, framing: str,
                       epochs: int, rounds: int, torch: str, find_links: Sequence[str] = (), log=print,
-                      measure: Callable = steps_per_second) -> tuple[str, list[str], ThroughputAB]:
+                      timer: Callable = cell_timer) -> tuple[str, list[str], ThroughputAB]:
     """(the first release that trains `framing` slower than versions[0], by abtest's rule; releases
     probed; its A/B comparison with versions[0]). Each probe is an A/B test against the older end in
     alternating rounds, so the search assumes a slowdown, once there, stays (as `break` does).
@@ -140,11 +140,9 @@ def bisect_throughput(versions: Sequence[str], backend: str, directory: Path, so
             try:
                 pythons = [ensure_environment(cell, directory, source, find_links) for cell in (before, after)]
                 log(f"A/B {framing}: {before.label} -> {after.label}, {rounds} rounds ...")
-                pairs = abtest.interleaved(lambda: measure(pythons[0], before, framing, epochs),
-                                           lambda: measure(pythons[1], after, framing, epochs), rounds)
+                compared[version] = compare(before, after, pythons, framing, epochs, rounds, timer)
             except (CellError, abtest.MeasureError) as error:
                 raise UsageError(f"cannot probe Keras {version}: {error}") from None
-            compared[version] = ThroughputAB(before, after, framing, tuple(pairs), epochs)
             log(f"  {compared[version].line()}")
         return compared[version]
 

@@ -1,7 +1,9 @@
 """alphabench.matrix's pure parts: cells, their order and neighbours, resuming, judging, rendering, bisect."""
 
+import contextlib
 import dataclasses
 import json
+import types
 
 import pytest
 from packaging.version import Version
@@ -152,16 +154,17 @@ def test_bisect_throughput_finds_the_first_release_slower_than_the_older_end(tmp
     monkeypatch.setattr(bisect, "ensure_environment", lambda cell, *args: cell.keras_version)
     noise = iter([1.0, 1.02, 0.99, 1.01] * 100)
 
-    def measure(python, cell, framing, epochs):
-        return (50.0 if Version(python) >= Version("3.14.2") else 100.0) * next(noise)
+    def timer(python, cell, framing, epochs):  # a Timer's part: a context whose value times one round
+        steps = 50.0 if Version(python) >= Version("3.14.2") else 100.0
+        return contextlib.nullcontext(lambda: types.SimpleNamespace(steps_per_second=steps * next(noise)))
 
     first, probed, comparison = bisect.bisect_throughput(versions, "tensorflow", tmp_path, tmp_path, "one_char", 30, 8,
-                                                         "2.13.0+cpu", log=lambda line: None, measure=measure)
+                                                         "2.13.0+cpu", log=lambda line: None, timer=timer)
     assert first == "3.14.2" and comparison.comparison.slower and 0.45 < comparison.comparison.ratio < 0.55
     assert comparison.before.keras_version == "3.14.0" and set(probed) <= set(versions[1:-1])
     with pytest.raises(UsageError, match="needs Keras 3.14.1 slower than 3.14.0"):
         bisect.bisect_throughput(versions[:2], "tensorflow", tmp_path, tmp_path, "one_char", 30, 8, "2.13.0+cpu",
-                                 log=lambda line: None, measure=measure)
+                                 log=lambda line: None, timer=timer)
 
 
 def test_the_bisect_command_takes_a_direction_and_says_what_it_found(tmp_path, monkeypatch, capsys):
