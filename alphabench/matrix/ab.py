@@ -25,9 +25,12 @@ def compare(before: Cell, after: Cell, pythons: Sequence[Path], framing: str, ep
 
 
 def run_ab(cells: Sequence[Cell], directory: Path, framing: str, epochs: int, rounds: int, log=print) -> None:
-    """Throughput of each cell against its neighbour, in alternating rounds, for pairs that trained."""
+    """Throughput of each cell against its neighbour, in alternating rounds, for pairs that trained
+    and have no A/B file yet (a pair whose cells are not both done waits)."""
     for cell, before in neighbours(cells).items():
         if before is None or ab_file(directory, before, cell).exists():
+            continue
+        if not all(cell_file(directory, c).exists() for c in (before, cell)):
             continue
         results = [load_cell(cell_file(directory, c)) for c in (before, cell)]
         if any(r.error is not None or framing in r.training_errors for r in results):

@@ -109,9 +109,11 @@ def _run_command(args) -> int:
     directory = Path(args.dir)
     cells = _chosen_cells(args)
     start = time.perf_counter()
-    run_matrix(cells, directory, _source(), args.framings, args.seeds, args.find_links, _log)
-    if args.ab_rounds:
-        run_ab(cells, directory, args.ab_framing, args.ab_epochs, args.ab_rounds, _log)
+    # Each pair's A/B as soon as both its cells are done, so an interrupted matrix keeps its timings too.
+    timings = (lambda: run_ab(cells, directory, args.ab_framing, args.ab_epochs, args.ab_rounds, _log)) \
+        if args.ab_rounds else (lambda: None)
+    run_matrix(cells, directory, _source(), args.framings, args.seeds, args.find_links, _log, timings)
+    timings()  # pairs whose cells were done before this run
     results = load_cells([cell_file(directory, cell) for cell in cells])
     judged, ab = judge_all(results, reference_baselines(args.baselines)), load_ab(directory)
     print(write_report(judged, results, ab, directory), end="")

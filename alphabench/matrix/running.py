@@ -9,7 +9,7 @@ import os
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from alphabench import baseline, verdict
@@ -91,8 +91,9 @@ def _cell_body(python: Path, cell: Cell, framings: Sequence[str], seeds: str | N
 
 
 def run_matrix(cells: Sequence[Cell], directory: Path, source: Path, framings: Sequence[str], seeds: str | None,
-               find_links: Sequence[str] = (), log=print) -> None:
-    """Run every cell that has no file yet, one at a time, with a progress line per cell."""
+               find_links: Sequence[str] = (), log=print, after_each: Callable[[], None] = lambda: None) -> None:
+    """Run every cell that has no file yet, one at a time, with a progress line per cell, calling
+    `after_each` when each ends (the matrix's A/B of the pairs now complete)."""
     todo = pending(cells, directory)
     log(f"{len(cells) - len(todo)} of {len(cells)} cells already done in {directory}; running {len(todo)}")
     for position, cell in enumerate(todo, start=1):
@@ -101,3 +102,4 @@ def run_matrix(cells: Sequence[Cell], directory: Path, source: Path, framings: S
         outcome = f"ERROR: {result.error}" if result.error is not None else \
             f"{len(result.training_errors)} training errors"
         log(f"[{position}/{len(todo)}] {cell.label}: done in {result.seconds:.0f}s ({outcome})")
+        after_each()
