@@ -22,6 +22,8 @@ failing) or a "note" (information). The rules, in order:
    SAME_MACHINE_THROUGHPUT_TOLERANCE; against another machine only a fall by more than
    OTHER_MACHINE_THROUGHPUT_FACTOR fails, anything less is a change: a stored figure cannot tell
    a slower release from a slower machine (`alphabench ab` measures two environments A/B on one).
+   Nor, on the same machine, from a crowded one: a fall while other processes kept more cores
+   busy than the run left free (SeedResult.other_load) is a change.
    On the reference and fused paths a fall is a change (UNTIMED_PATHS; README, "The gate").
 """
 
@@ -57,6 +59,9 @@ BUDGET_PER_FRAMING = FALSE_ALARM_BUDGET / len(FRAMINGS)
 SAME_MACHINE_THROUGHPUT_TOLERANCE = 0.40
 # Against another machine only an order of magnitude is beyond what the machine alone explains.
 OTHER_MACHINE_THROUGHPUT_FACTOR = 10.0
+# A run is crowded when other processes want more than the cores it leaves free by over half a core
+# (`pytest -n auto`'s other workers take exactly those; README, "False alarms under load").
+CROWDED_MARGIN = 0.5
 KINDS = ("regression", "change", "note")
 # Paths whose throughput is reported, never judged: the fast path carries the throughput gate.
 UNTIMED_PATHS = {
@@ -322,6 +327,11 @@ def _throughput(
         return [Finding(framing, "throughput", baseline_text, now_text, rule, "change")]
     machine = baseline_env.differences(now_env, Fingerprint.MACHINE)
     if not machine:
+        crowded = _crowding(results, now_env)
+        if crowded:
+            rule += (f" on this machine signature, but {crowded}: reported, not failed (a stored figure holds "
+                     f"only for a machine as free as the baseline's; `alphabench ab` times two environments in turns)")
+            return [Finding(framing, "throughput", baseline_text, now_text, rule, "change")]
         return [Finding(framing, "throughput", baseline_text, now_text, rule + " on this machine signature",
                         "regression")]
     if after * OTHER_MACHINE_THROUGHPUT_FACTOR < before:
@@ -330,6 +340,18 @@ def _throughput(
     rule += (f", measured on another machine ({'; '.join(machine)}): reported, not failed; "
              f"`alphabench ab` compares two environments on one machine")
     return [Finding(framing, "throughput", baseline_text, now_text, rule, "change")]
+
+
+def _crowding(results: list[SeedResult], now_env: Fingerprint) -> str | None:
+    """What kept this run from a core of its own, if anything: other processes wanting more than the
+    cores it leaves free, by more than CROWDED_MARGIN (a run's one compute thread then shares a core)."""
+    loads = [result.other_load for result in results if result.other_load is not None]
+    if not loads or not now_env.cpu_count:
+        return None
+    load = statistics.median(loads)
+    if load <= now_env.cpu_count - 1 + CROWDED_MARGIN:
+        return None
+    return f"other processes kept {load:.1f} of the machine's {now_env.cpu_count} cores busy while it trained"
 
 
 def _throughput_text(normalised: float | None, steps_per_second: float) -> str:

@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from alphabench import compat
+from alphabench.calibration import OtherLoad
 from alphabench.compat import keras
 from alphabench.errors import UsageError
 from alphabench.data import ALPHABET, CLASSES, Dataset, build_dataset, encode, random_pattern_indices, steps_per_epoch
@@ -70,7 +71,8 @@ def train(
     compat.use_one_cpu_thread()
     dataset = build_dataset(framing)
     runner = {"fast": _train_fast, "reference": _train_reference, "fused": _train_fused}[path]
-    models, histories, seconds, epoch_seconds = runner(framing, dataset, list(seeds), progress)
+    with OtherLoad() as other_load:
+        models, histories, seconds, epoch_seconds = runner(framing, dataset, list(seeds), progress)
     # Models trained together: all seeds on the fast and fused paths, one at a time on the reference.
     models_per_epoch = 1 if path == "reference" else len(models)
     environment = compat.fingerprint()
@@ -99,6 +101,7 @@ def train(
                 train_seconds=round(seconds, 3),
                 steps_per_second=steps_per_second,
                 environment=environment,
+                other_load=other_load.cores,
             )
         )
     return results

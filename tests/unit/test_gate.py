@@ -132,6 +132,15 @@ def test_a_throughput_drop_on_the_same_machine_is_a_regression():
     )
 
 
+def test_a_throughput_drop_on_a_crowded_machine_is_a_change_naming_the_load():
+    # 2 cores: another `pytest -n auto` worker (1 core) leaves the run its core; 1.6 cores do not.
+    assert kinds(compare(fake_results(steps_per_second=200.0, other_load=1.0))) == [("regression", "throughput")]
+    crowded = compare(fake_results(steps_per_second=200.0, other_load=1.6))
+    assert kinds(crowded) == [("change", "throughput")]
+    assert "but other processes kept 1.6 of the machine's 2 cores busy while it trained: reported, not failed" in (
+        crowded[0].line())
+
+
 def test_a_throughput_drop_against_another_machine_is_a_change_unless_an_order_of_magnitude():
     findings = compare(fake_results(steps_per_second=200.0, environment=ELSEWHERE))
     assert kinds(findings, without_notes=True) == [("change", "throughput")]
