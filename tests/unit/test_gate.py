@@ -133,12 +133,14 @@ def test_a_throughput_drop_on_the_same_machine_is_a_regression():
 
 
 def test_a_throughput_drop_on_a_crowded_machine_is_a_change_naming_the_load():
-    # 2 cores: another `pytest -n auto` worker (1 core) leaves the run its core; 1.6 cores do not.
+    # 2 cores: another `pytest -n auto` worker (1 core) leaves the run its core; 1.5 cores leave it half,
+    # and a 50% fall is what half a core explains (the rule's tolerance is 40%).
     assert kinds(compare(fake_results(steps_per_second=200.0, other_load=1.0))) == [("regression", "throughput")]
-    crowded = compare(fake_results(steps_per_second=200.0, other_load=1.6))
+    assert kinds(compare(fake_results(steps_per_second=200.0, other_load=1.3))) == [("regression", "throughput")]
+    crowded = compare(fake_results(steps_per_second=200.0, other_load=1.5))
     assert kinds(crowded) == [("change", "throughput")]
-    assert "but other processes kept 1.6 of the machine's 2 cores busy while it trained: reported, not failed" in (
-        crowded[0].line())
+    assert ("but other processes kept 1.5 of the machine's 2 cores busy while it trained, leaving it 0.5 of a "
+            "core: reported, not failed") in crowded[0].line()
 
 
 def test_a_throughput_drop_against_another_machine_is_a_change_unless_an_order_of_magnitude():
