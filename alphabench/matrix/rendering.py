@@ -73,13 +73,19 @@ def cell_words(judged: Judged) -> list[list[str]]:
             for subject in _subjects(judged)]
 
 
-def heatmap(judged: Judged, path: str | os.PathLike) -> None:
-    """Framing (and contract) x cell, coloured by verdict, the verdict written in each cell too."""
-    # Late: matplotlib takes a second to import, and only rendering needs it.
+def _pyplot():
+    """matplotlib's pyplot, drawing to files. Late: it takes a second to import, and only rendering needs it."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def heatmap(judged: Judged, path: str | os.PathLike) -> None:
+    """Framing (and contract) x cell, coloured by verdict, the verdict written in each cell too."""
+    plt = _pyplot()
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
@@ -106,12 +112,9 @@ def heatmap(judged: Judged, path: str | os.PathLike) -> None:
 def throughput_picture(ab: Mapping[tuple[Cell, Cell], ThroughputAB], path: str | os.PathLike) -> None:
     """Per line (Keras on a backend, tf-keras): each release's training throughput relative to the
     previous one's (the A/B median ratio, its 90% interval as a bar), with the regression threshold."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from alphabench.abtest import SLOWDOWN
+
+    plt = _pyplot()
 
     by_line: dict[tuple[str, str], list[ThroughputAB]] = {}
     for (_, after), comparison in ab.items():
