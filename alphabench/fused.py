@@ -38,6 +38,7 @@ import time
 import numpy as np
 
 from alphabench import compat
+from alphabench.calibration import IntervalClock
 from alphabench.compat import keras
 from alphabench.data import Dataset, steps_per_epoch
 from alphabench.framings import Framing
@@ -46,7 +47,8 @@ CHUNKS = 20  # a seed's steps run in this many equal calls (at most), so that pr
 
 
 def train(framing: Framing, dataset: Dataset, models: list, orders: list[np.ndarray], progress=None):
-    """Train `models` (one per seed) in place on their sample `orders`; (histories, seconds, epoch_seconds).
+    """Train `models` (one per seed) in place on their sample `orders`; (histories, seconds, epochs),
+    epochs as calibration.Interval records, each chunk's time shared among its epochs.
 
     Compilation is left out of `seconds`: it is paid once per framing, however many seeds.
     """
@@ -56,14 +58,15 @@ def train(framing: Framing, dataset: Dataset, models: list, orders: list[np.ndar
     # [seed, chunk, step in chunk, sample in batch]: the sample indices of every step of the run.
     batches = np.stack(orders).reshape(len(models), -1, epochs_per_chunk * epoch_steps, batch_size)
     run = _train_jax if compat.BACKEND == "jax" else _train_tensorflow
-    losses, correct, seconds = run(framing, dataset, models, batches, epoch_steps, progress)
+    clock = IntervalClock()
+    losses, correct, seconds = run(framing, dataset, models, batches, epoch_steps, clock, progress)
     # Keras logs an epoch's loss and accuracy as the mean over its batches, as these are.
     per_epoch = [values.reshape(len(models), framing.epochs, epoch_steps).mean(-1) for values in (losses, correct)]
     histories = [(tuple(loss_row), tuple(accuracy_row)) for loss_row, accuracy_row in zip(*per_epoch)]
-    return histories, seconds, [seconds / framing.epochs] * framing.epochs
+    return histories, seconds, clock.intervals
 
 
-def _train_jax(framing, dataset, models, batches, epoch_steps, progress):
+def _train_jax(framing, dataset, models, batches, epoch_steps, clock, progress):
     """All seeds at once; per-step (losses, correct) as [seed, step] arrays, and training seconds."""
     import jax
     import jax.numpy as jnp
@@ -100,9 +103,11 @@ def _train_jax(framing, dataset, models, batches, epoch_steps, progress):
     chunks = batches.shape[1]
     start = time.perf_counter()
     for index in range(chunks):
+        clock.start()
         trainable, optimizer_state, chunk_losses, chunk_correct = compiled(trainable, optimizer_state, batches[:, index])
         losses.append(np.asarray(chunk_losses))
         correct.append(np.asarray(chunk_correct))
+        clock.stop(epochs=batches.shape[2] // epoch_steps)
         _report(progress, framing, index + 1, chunks)
     seconds = time.perf_counter() - start
     for i, model in enumerate(models):
@@ -111,10 +116,10 @@ def _train_jax(framing, dataset, models, batches, epoch_steps, progress):
     return np.concatenate(losses, axis=1), np.concatenate(correct, axis=1), seconds
 
 
-def _train_tensorflow(framing, dataset, models, batches, epoch_steps, progress):
+def _train_tensorflow(framing, dataset, models, batches, epoch_steps, clock, progress):
     """All seeds at once, or (stateful) one after another; as _train_jax."""
     if framing.stateful:
-        return _train_tensorflow_in_turn(framing, dataset, models, batches, epoch_steps, progress)
+        return _train_tensorflow_in_turn(framing, dataset, models, batches, epoch_steps, clock, progress)
     import tensorflow as tf
 
     template = keras.models.clone_model(models[0], clone_function=_unrolled)
@@ -158,9 +163,11 @@ def _train_tensorflow(framing, dataset, models, batches, epoch_steps, progress):
     losses, correct = [], []
     start = time.perf_counter()
     for chunk in range(chunks):
+        clock.start()
         chunk_losses, chunk_correct = run(tf.constant(batches[:, chunk], tf.int32))
         losses.append(chunk_losses.numpy())
         correct.append(chunk_correct.numpy())
+        clock.stop(epochs=chunk_steps // epoch_steps)
         _report(progress, framing, chunk + 1, chunks)
     seconds = time.perf_counter() - start
     for i, model in enumerate(models):
@@ -177,7 +184,7 @@ def _unrolled(layer):
     return type(layer).from_config(config)
 
 
-def _train_tensorflow_in_turn(framing, dataset, models, batches, epoch_steps, progress):
+def _train_tensorflow_in_turn(framing, dataset, models, batches, epoch_steps, clock, progress):
     """One seed after another through one compiled loop over the model itself."""
     import tensorflow as tf
 
@@ -220,9 +227,11 @@ def _train_tensorflow_in_turn(framing, dataset, models, batches, epoch_steps, pr
         start_seed(index)
         start = time.perf_counter()
         for chunk in range(chunks):
+            clock.start()
             chunk_losses, chunk_correct = run(tf.constant(batches[index, chunk], tf.int32))
             losses.append(chunk_losses.numpy())
             correct.append(chunk_correct.numpy())
+            clock.stop(epochs=chunk_steps // epoch_steps / seeds)  # one seed's epochs: a share of all seeds'
             _report(progress, framing, index * chunks + chunk + 1, seeds * chunks)
         seconds += time.perf_counter() - start
         final_weights.append(template.get_weights())

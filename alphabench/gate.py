@@ -350,7 +350,7 @@ def _crowding(results: list[SeedResult], now_env: Fingerprint) -> str | None:
     load = statistics.median(loads)
     if now_env.cpu_count - load >= 1 - SAME_MACHINE_THROUGHPUT_TOLERANCE:
         return None
-    return (f"other processes kept {load:.1f} of the machine's {now_env.cpu_count} cores busy while it trained, "
+    return (f"other processes kept {load:.1f} of the machine's {now_env.cpu_count} cores busy in its median epochs, "
             f"leaving it {now_env.cpu_count - load:.1f} of a core")
 
 

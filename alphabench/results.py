@@ -132,7 +132,8 @@ class SeedResult:
     train_seconds: float
     steps_per_second: float  # optimiser steps per second of the median epoch
     environment: Fingerprint
-    # CPU cores other processes kept busy, on average, while it trained (calibration.OtherLoad; None: not known)
+    # CPU cores other processes kept busy, on average, in the epochs its throughput comes from
+    # (calibration.typical_interval; None: not known)
     other_load: float | None = None
 
     @property

@@ -22,14 +22,13 @@ fast       all seeds at once: each seed is its own sub-model (own initialisation
 from __future__ import annotations
 
 import math
-import statistics
 import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from alphabench import compat
-from alphabench.calibration import OtherLoad
+from alphabench.calibration import IntervalClock, typical_interval
 from alphabench.compat import keras
 from alphabench.errors import UsageError
 from alphabench.data import ALPHABET, CLASSES, Dataset, build_dataset, encode, random_pattern_indices, steps_per_epoch
@@ -71,8 +70,7 @@ def train(
     compat.use_one_cpu_thread()
     dataset = build_dataset(framing)
     runner = {"fast": _train_fast, "reference": _train_reference, "fused": _train_fused}[path]
-    with OtherLoad() as other_load:
-        models, histories, seconds, epoch_seconds = runner(framing, dataset, list(seeds), progress)
+    models, histories, seconds, epochs = runner(framing, dataset, list(seeds), progress)
     # Models trained together: all seeds on the fast and fused paths, one at a time on the reference.
     models_per_epoch = 1 if path == "reference" else len(models)
     environment = compat.fingerprint()
@@ -80,7 +78,8 @@ def train(
                         framing.stateful)
     # Optimiser steps (all models trained together) per second of a median epoch: a neighbour's burst
     # of load slows some epochs, a real slowdown every one; compilation is left out.
-    steps_per_second = round(steps_per_epoch(framing) * models_per_epoch / statistics.median(epoch_seconds), 1)
+    typical_epoch = typical_interval(epochs)
+    steps_per_second = round(steps_per_epoch(framing) * models_per_epoch / typical_epoch.seconds, 1)
     results = []
     for seed, model, (loss, accuracy) in zip(seeds, models, histories):
         if path == "fused":  # a seed's weights in the first model: one compiled evaluation serves all
@@ -101,7 +100,7 @@ def train(
                 train_seconds=round(seconds, 3),
                 steps_per_second=steps_per_second,
                 environment=environment,
-                other_load=other_load.cores,
+                other_load=typical_epoch.other_cores,
             )
         )
     return results
@@ -148,7 +147,7 @@ def _steps_per_execution(epoch_steps: int) -> int:
 
 
 def _train_reference(framing, dataset, seeds, progress):
-    models, histories, seconds, epoch_seconds = [], [], 0.0, []
+    models, histories, seconds, clock = [], [], 0.0, IntervalClock()
     batch_size = framing.batch_size or len(dataset)
     for seed in seeds:
         model = build_model(framing, dataset, seed)
@@ -156,16 +155,15 @@ def _train_reference(framing, dataset, seeds, progress):
         if framing.stateful:
             logs = {"loss": [], "accuracy": []}
             for epoch in range(framing.epochs):
-                epoch_start = time.perf_counter()
+                clock.start()
                 history = model.fit(dataset.x, dataset.y, epochs=1, batch_size=batch_size, shuffle=False, verbose=0)
                 compat.reset_states(model)
-                epoch_seconds.append(time.perf_counter() - epoch_start)
+                clock.stop()
                 for key in logs:
                     logs[key] += history.history[key]
                 _report(progress, epoch + 1, framing.epochs)
         else:
-            clock = _EpochClock()
-            callbacks = [clock] + ([_ProgressCallback(progress, framing.epochs)] if progress else [])
+            callbacks = [_EpochClock(clock)] + ([_ProgressCallback(progress, framing.epochs)] if progress else [])
             logs = model.fit(
                 dataset.x,
                 dataset.y,
@@ -175,11 +173,10 @@ def _train_reference(framing, dataset, seeds, progress):
                 verbose=0,
                 callbacks=callbacks,
             ).history
-            epoch_seconds += clock.seconds
         seconds += time.perf_counter() - start
         models.append(model)
         histories.append(_rounded_history(logs["loss"], logs["accuracy"]))
-    return models, histories, seconds, epoch_seconds
+    return models, histories, seconds, clock.intervals
 
 
 def _train_fast(framing, dataset, seeds, progress):
@@ -196,8 +193,8 @@ def _train_fast(framing, dataset, seeds, progress):
         jit_compile=compat.JIT_COMPILE,
     )
     orders = [_sample_order(framing, len(dataset), seed) for seed in seeds]
-    clock = _EpochClock()
-    callbacks = [clock] + ([_ProgressCallback(progress, framing.epochs)] if progress else [])
+    clock = IntervalClock()
+    callbacks = [_EpochClock(clock)] + ([_ProgressCallback(progress, framing.epochs)] if progress else [])
     if framing.stateful:
         callbacks.append(_ResetStatesAfterEachEpoch())
     start = time.perf_counter()
@@ -218,7 +215,7 @@ def _train_fast(framing, dataset, seeds, progress):
     if not compat.NESTS_COMPILED_MODELS:
         for model in models:
             compile_model(model)
-    return models, [_replica_history(logs, m.name, len(models)) for m in models], seconds, clock.seconds
+    return models, [_replica_history(logs, m.name, len(models)) for m in models], seconds, clock.intervals
 
 
 def check_path(path: str) -> None:
@@ -235,9 +232,9 @@ def _train_fused(framing, dataset, seeds, progress):
 
     models = [build_model(framing, dataset, seed, name=f"seed_{seed}") for seed in seeds]
     orders = [_sample_order(framing, len(dataset), seed) for seed in seeds]
-    histories, seconds, epoch_seconds = fused.train(framing, dataset, models, orders, progress)
+    histories, seconds, epochs = fused.train(framing, dataset, models, orders, progress)
     rounded = [_rounded_history(loss, accuracy) for loss, accuracy in histories]
-    return models, rounded, seconds, epoch_seconds
+    return models, rounded, seconds, epochs
 
 
 def _per_output(by_name: dict):
@@ -268,17 +265,17 @@ class _ResetStatesAfterEachEpoch(keras.callbacks.Callback):
 
 
 class _EpochClock(keras.callbacks.Callback):
-    """Wall time of every epoch."""
+    """Times every epoch on `clock`."""
 
-    def __init__(self):
+    def __init__(self, clock: IntervalClock):
         super().__init__()
-        self.seconds = []
+        self._clock = clock
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._started = time.perf_counter()
+        self._clock.start()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._started)
+        self._clock.stop()
 
 
 class _ProgressCallback(keras.callbacks.Callback):

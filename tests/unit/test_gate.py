@@ -139,7 +139,7 @@ def test_a_throughput_drop_on_a_crowded_machine_is_a_change_naming_the_load():
     assert kinds(compare(fake_results(steps_per_second=200.0, other_load=1.3))) == [("regression", "throughput")]
     crowded = compare(fake_results(steps_per_second=200.0, other_load=1.5))
     assert kinds(crowded) == [("change", "throughput")]
-    assert ("but other processes kept 1.5 of the machine's 2 cores busy while it trained, leaving it 0.5 of a "
+    assert ("but other processes kept 1.5 of the machine's 2 cores busy in its median epochs, leaving it 0.5 of a "
             "core: reported, not failed") in crowded[0].line()
 
 
