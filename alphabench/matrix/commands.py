@@ -1,5 +1,6 @@
 """`alphabench matrix [run|merge|cell]` and `alphabench bisect`: parsing and printing; the modules
-above decide. `matrix run`'s exit status is its MatrixVerdict's (alphabench.matrix.judging)."""
+above decide. `matrix run` and `matrix merge` exit with their MatrixVerdict's status
+(alphabench.matrix.judging)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ def add_commands(commands) -> None:
     run.add_argument("--ab-framing", type=options.framing_name, default="one_char", metavar="FRAMING")
     run.add_argument("--ab-epochs", type=options.positive_int, default=30, metavar="N")
     run.set_defaults(command=_run_command)
-    merge = actions.add_parser("merge", help="judge and render cell files made elsewhere (e.g. CI jobs' artifacts)")
+    merge = actions.add_parser("merge", help="judge and render cell files made elsewhere (e.g. CI jobs' artifacts); "
+                               "exit status as run's")
     merge.add_argument("paths", nargs="+", metavar="DIR", help="cell JSON files, or directories holding them")
     merge.add_argument("--out", default=".", metavar="DIR", help="where matrix.md and matrix.png go (default: .)")
     options.add_baseline_option(merge.add_argument)
@@ -115,23 +117,31 @@ def _run_command(args) -> int:
     run_matrix(cells, directory, _source(), args.framings, args.seeds, args.find_links, _log, timings)
     timings()  # pairs whose cells were done before this run
     results = load_cells([cell_file(directory, cell) for cell in cells])
-    judged, ab = judge_all(results, reference_baselines(args.baselines)), load_ab(directory)
-    print(write_report(judged, results, ab, directory), end="")
-    _log(f"matrix: {len(cells)} cells in {(time.perf_counter() - start) / 60:.1f} min this run; "
-         f"{directory / 'matrix.md'}, {directory / 'matrix.png'}")
-    outcome = MatrixVerdict(judged, ab)
-    for line in outcome.summary_lines():
-        _log(line)
+    _log(f"matrix: {len(cells)} cells in {(time.perf_counter() - start) / 60:.1f} min this run")
+    outcome = _judge_and_report(results, load_ab(directory), directory, args.baselines)
     if outcome.errors:
         _log(f"matrix: to rerun a cell, delete its file: {', '.join(str(cell_file(directory, c)) for c in outcome.errors)}")
     return outcome.exit_status
 
 
 def _merge_command(args) -> int:
-    results = load_cells(args.paths)
     # Cells from separate jobs ran on separate machines: their throughputs are not compared.
-    print(write_report(judge_all(results, reference_baselines(args.baselines)), results, {}, Path(args.out)), end="")
-    return 0
+    outcome = _judge_and_report(load_cells(args.paths), {}, Path(args.out), args.baselines)
+    if outcome.errors:
+        _log("matrix: to rerun a cell, rerun its job (or `alphabench matrix run CELL` on one machine)")
+    return outcome.exit_status
+
+
+def _judge_and_report(results, ab, out: Path, baselines: str) -> MatrixVerdict:
+    """Judge the cells, print and write the report (matrix.md, its pictures) into `out`, and say
+    which cells erred or regressed: `run` and `merge` alike exit with this verdict's status."""
+    judged = judge_all(results, reference_baselines(baselines))
+    print(write_report(judged, results, ab, out), end="")
+    _log(f"matrix: {len(results)} cells judged; {out / 'matrix.md'}, {out / 'matrix.png'}")
+    outcome = MatrixVerdict(judged, ab)
+    for line in outcome.summary_lines():
+        _log(line)
+    return outcome
 
 
 def _cell_command(args) -> int:

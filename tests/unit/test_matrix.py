@@ -380,6 +380,29 @@ def test_matrix_run_exits_non_zero_with_one_line_per_cell_that_erred(tmp_path, m
     assert "matrix: REGRESSION" not in err
 
 
+def test_matrix_merge_exits_with_the_same_verdict_as_run(tmp_path, capsys):
+    """The CI workflow's merge step is the gate over its per-cell jobs: a regressed or erred cell
+    fails it, as it would fail `matrix run` on one machine."""
+    from alphabench import cli
+
+    (tmp_path / "baselines").mkdir()
+
+    def merge(*documents):
+        for document in documents:
+            atomic.write_json(files.cell_file(tmp_path / "jobs", parse_cell(document["cell"])), document)
+        status = cli.main(["matrix", "merge", str(tmp_path / "jobs"), "--out", str(tmp_path / "out"),
+                           "--baselines", str(tmp_path / "baselines")])
+        return status, [line for line in capsys.readouterr().err.splitlines() if line.startswith("matrix: ")]
+
+    status, said = merge(_document(OLD), _document(NEW, environment=UPGRADED))
+    assert status == 0 and not any("REGRESSION" in line or "ERROR" in line for line in said)
+    status, said = merge(_document(OLD, accuracies=(0.88,) * 9), _document(NEW, accuracies=(0.60,) * 9, environment=UPGRADED))
+    assert status == 1 and "matrix: REGRESSION Keras 3.6.0 / tensorflow 2.17.0: one_char" in said
+    status, said = merge(_document(NEW, environment=UPGRADED, training_errors={"one_char": "boom"}))
+    assert status == 3 and "matrix: ERROR Keras 3.6.0 / tensorflow 2.17.0: one_char: training failed (boom)" in said
+    assert (tmp_path / "out" / "matrix.md").exists()
+
+
 def test_bisect_refuses_a_release_the_index_does_not_list_before_probing_anything(tmp_path, monkeypatch, capsys):
     from alphabench import cli
     from alphabench.matrix import commands
