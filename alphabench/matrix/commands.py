@@ -31,6 +31,7 @@ def add_commands(commands) -> None:
                      help="cells like keras==3.0.5/tensorflow==2.16.2, keras-nightly==V/jax, tf-keras==2.16.0/tensorflow "
                      "(default: every Keras 3 minor's last patch and the newest nightly x the three backends, and tf-keras)")
     _add_cell_options(run)
+    options.add_unexpected_pass_option(run.add_argument)
     run.add_argument("--ab-rounds", type=int, default=8, metavar="N",
                      help="alternating throughput rounds between neighbouring cells (default 8; 0: none)")
     run.add_argument("--ab-framing", type=options.framing_name, default="one_char", metavar="FRAMING")
@@ -41,6 +42,7 @@ def add_commands(commands) -> None:
     merge.add_argument("paths", nargs="+", metavar="DIR", help="cell JSON files, or directories holding them")
     merge.add_argument("--out", default=".", metavar="DIR", help="where matrix.md and matrix.png go (default: .)")
     options.add_baseline_option(merge.add_argument)
+    options.add_unexpected_pass_option(merge.add_argument)
     merge.set_defaults(command=_merge_command)
     cell = actions.add_parser("cell", help="(run inside a cell's environment by `matrix run`) measure this "
                               "environment and write its cell file")
@@ -118,7 +120,7 @@ def _run_command(args) -> int:
     timings()  # pairs whose cells were done before this run
     results = load_cells([cell_file(directory, cell) for cell in cells])
     _log(f"matrix: {len(cells)} cells in {(time.perf_counter() - start) / 60:.1f} min this run")
-    outcome = _judge_and_report(results, load_ab(directory), directory, args.baselines)
+    outcome = _judge_and_report(results, load_ab(directory), directory, args)
     if outcome.errors:
         _log(f"matrix: to rerun a cell, delete its file: {', '.join(str(cell_file(directory, c)) for c in outcome.errors)}")
     return outcome.exit_status
@@ -126,16 +128,17 @@ def _run_command(args) -> int:
 
 def _merge_command(args) -> int:
     # Cells from separate jobs ran on separate machines: their throughputs are not compared.
-    outcome = _judge_and_report(load_cells(args.paths), {}, Path(args.out), args.baselines)
+    outcome = _judge_and_report(load_cells(args.paths), {}, Path(args.out), args)
     if outcome.errors:
         _log("matrix: to rerun a cell, rerun its job (or `alphabench matrix run CELL` on one machine)")
     return outcome.exit_status
 
 
-def _judge_and_report(results, ab, out: Path, baselines: str) -> MatrixVerdict:
-    """Judge the cells, print and write the report (matrix.md, its pictures) into `out`, and say
-    which cells erred or regressed: `run` and `merge` alike exit with this verdict's status."""
-    judged = judge_all(results, reference_baselines(baselines))
+def _judge_and_report(results, ab, out: Path, args) -> MatrixVerdict:
+    """Judge the cells (against args.baselines, with args.unexpected_pass), print and write the
+    report (matrix.md, its pictures) into `out`, and say which cells erred, regressed or passed
+    unexpectedly: `run` and `merge` alike exit with this verdict's status."""
+    judged = judge_all(results, reference_baselines(args.baselines), args.unexpected_pass)
     print(write_report(judged, results, ab, out), end="")
     _log(f"matrix: {len(results)} cells judged; {out / 'matrix.md'}, {out / 'matrix.png'}")
     outcome = MatrixVerdict(judged, ab)

@@ -59,8 +59,9 @@ def _cell_error(subject: str, line: str) -> verdict.Verdict:
 
 
 def judge_cell(result: CellResult, neighbour: CellResult | None, reference: Baseline | None,
-               reference_name: str) -> dict[str, verdict.Verdict]:
-    """Every framing's and contract's verdict in one cell."""
+               reference_name: str, unexpected_pass: str = "fail") -> dict[str, verdict.Verdict]:
+    """Every framing's and contract's verdict in one cell (`unexpected_pass`: of
+    verdict.UNEXPECTED_PASS_POLICIES, whether a recorded deviation that no longer shows fails it)."""
     subjects = list(result.framings)
     if result.error is not None:
         return {subject: _cell_error(subject, result.error) for subject in subjects}
@@ -74,12 +75,13 @@ def judge_cell(result: CellResult, neighbour: CellResult | None, reference: Base
     judged = {}
     for name, seen in result.contracts.items():
         expected = verdict.expectations(environment, name, keras_version, result.path, ("contract",))
-        judged[f"contract {name}"] = verdict.contract_verdict(name, seen, expected)
+        judged[f"contract {name}"] = verdict.contract_verdict(name, seen, expected, unexpected_pass)
     for name in subjects:
         expected = verdict.expectations(environment, name, keras_version, result.path)
         if name in result.training_errors:
             line = f"{name}: training failed ({result.training_errors[name]})"
-            judged[name] = verdict.judge(name, [verdict.Failure("training", line, "training")], expected)
+            judged[name] = verdict.judge(name, [verdict.Failure("training", line, "training")], expected,
+                                         unexpected_pass=unexpected_pass)
             continue
         failures = [verdict.Failure(check, line, "expectation") for check, line in result.expectations.get(name, ())]
         key = entry_key(name, result.path)
@@ -87,7 +89,7 @@ def judge_cell(result: CellResult, neighbour: CellResult | None, reference: Base
                      for line in _regressions(result, key, neighbour_baseline, neighbour_name)]
         failures += [verdict.Failure("baseline", line, "reference")
                      for line in _regressions(result, key, reference, reference_name)]
-        judged[name] = verdict.judge(name, failures, expected)
+        judged[name] = verdict.judge(name, failures, expected, unexpected_pass=unexpected_pass)
     return judged
 
 
@@ -96,7 +98,7 @@ def reference_baselines(directory: str | os.PathLike) -> dict[str, Baseline]:
     return {path.stem: baseline.load(path) for path in sorted(Path(directory).glob("*.json"))}
 
 
-def judge_all(results: Mapping[Cell, CellResult], references: Mapping[str, Baseline]
+def judge_all(results: Mapping[Cell, CellResult], references: Mapping[str, Baseline], unexpected_pass: str = "fail"
               ) -> dict[Cell, dict[str, verdict.Verdict]]:
     paired = neighbours(results)
     judged = {}
@@ -105,7 +107,7 @@ def judge_all(results: Mapping[Cell, CellResult], references: Mapping[str, Basel
         reference = references.get(result.environment)
         name = (f"the committed baseline ({result.environment}, Keras "
                 f"{reference.environment.keras_version})") if reference else ""
-        judged[cell] = judge_cell(result, results[before] if before else None, reference, name)
+        judged[cell] = judge_cell(result, results[before] if before else None, reference, name, unexpected_pass)
     return judged
 
 
@@ -142,10 +144,20 @@ class MatrixVerdict:
         return found
 
     @property
+    def warned(self) -> dict[Cell, list[str]]:
+        """Each cell's unexpected passes that do not fail the run (--unexpected-pass warn): said as
+        prominently as a regression, since a recorded deviation no longer holds there."""
+        found = {cell: [s for s, v in judged.items() if v.status == verdict.UNEXPECTED_PASS and not v.fails_run]
+                 for cell, judged in self.cells.items()}
+        return {cell: subjects for cell, subjects in found.items() if subjects}
+
+    @property
     def exit_status(self) -> int:
         """0: every cell as expected; 1: a regression; 3: a cell erred (the matrix is incomplete)."""
         return 3 if self.errors else 1 if self.regressions else 0
 
     def summary_lines(self) -> list[str]:
         return ([f"matrix: ERROR {cell.label}: {line}" for cell, line in self.errors.items()]
-                + [f"matrix: REGRESSION {cell.label}: {', '.join(failed)}" for cell, failed in self.regressions.items()])
+                + [f"matrix: REGRESSION {cell.label}: {', '.join(failed)}" for cell, failed in self.regressions.items()]
+                + [f"matrix: UNEXPECTED PASS {cell.label}: {', '.join(subjects)} (--unexpected-pass warn: not failing "
+                   "the matrix)" for cell, subjects in self.warned.items()])

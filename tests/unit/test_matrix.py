@@ -387,11 +387,11 @@ def test_matrix_merge_exits_with_the_same_verdict_as_run(tmp_path, capsys):
 
     (tmp_path / "baselines").mkdir()
 
-    def merge(*documents):
+    def merge(*documents, policy=()):
         for document in documents:
             atomic.write_json(files.cell_file(tmp_path / "jobs", parse_cell(document["cell"])), document)
         status = cli.main(["matrix", "merge", str(tmp_path / "jobs"), "--out", str(tmp_path / "out"),
-                           "--baselines", str(tmp_path / "baselines")])
+                           "--baselines", str(tmp_path / "baselines"), *policy])
         return status, [line for line in capsys.readouterr().err.splitlines() if line.startswith("matrix: ")]
 
     status, said = merge(_document(OLD), _document(NEW, environment=UPGRADED))
@@ -401,6 +401,27 @@ def test_matrix_merge_exits_with_the_same_verdict_as_run(tmp_path, capsys):
     status, said = merge(_document(NEW, environment=UPGRADED, training_errors={"one_char": "boom"}))
     assert status == 3 and "matrix: ERROR Keras 3.6.0 / tensorflow 2.17.0: one_char: training failed (boom)" in said
     assert (tmp_path / "out" / "matrix.md").exists()
+
+
+def test_an_unexpected_pass_fails_the_matrix_unless_the_user_chooses_warn(tmp_path, capsys):
+    """fit_reshuffles was measured broken on Keras 3.5.0 / TensorFlow: a cell keeping it passes
+    unexpectedly. Said either way; with --unexpected-pass warn it does not fail the matrix."""
+    from alphabench import cli
+
+    (tmp_path / "baselines").mkdir()
+    kept = _document(OLD, contracts={"fit_reshuffles": None})
+    atomic.write_json(files.cell_file(tmp_path / "cells", parse_cell(OLD)), kept)
+
+    def merge(*policy):
+        status = cli.main(["matrix", "merge", str(tmp_path / "cells"), "--out", str(tmp_path / "out"),
+                           "--baselines", str(tmp_path / "baselines"), *policy])
+        verdicts = ("matrix: REGRESSION", "matrix: ERROR", "matrix: UNEXPECTED PASS")
+        return status, [line for line in capsys.readouterr().err.splitlines() if line.startswith(verdicts)]
+
+    assert merge() == (1, ["matrix: REGRESSION Keras 3.5.0 / tensorflow 2.17.0: contract fit_reshuffles (unexpected pass)"])
+    assert merge("--unexpected-pass", "warn") == (0, [
+        "matrix: UNEXPECTED PASS Keras 3.5.0 / tensorflow 2.17.0: contract fit_reshuffles (--unexpected-pass warn: "
+        "not failing the matrix)"])
 
 
 def test_bisect_refuses_a_release_the_index_does_not_list_before_probing_anything(tmp_path, monkeypatch, capsys):
