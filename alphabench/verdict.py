@@ -87,17 +87,22 @@ class Verdict:
         return [f for f in self.failures if f.check not in self.expected and "training" not in self.expected]
 
     def _shown(self, expectation: Expectation) -> bool:
-        """Whether the deviation shows: any check it breaks failed (any at all, if it breaks training)."""
+        """Whether the deviation shows: any check it breaks failed (any at all, if it breaks
+        training). A framing that could not train failed every check."""
         checks = {c for c, e in self.expected.items() if e == expectation}
-        return bool(self.failures) if "training" in checks else bool(checks & {f.check for f in self.failures})
+        failed = {f.check for f in self.failures}
+        if "training" in checks:
+            return bool(failed)
+        return "training" in failed or bool(checks & failed)
 
     @property
     def unexpected_passes(self) -> list[str]:
         """Checks a deviation predicts failing here that passed: it is fixed, or has changed. Beyond
-        the releases it was measured on (or before them) a pass is not unexpected."""
+        the releases it was measured on (or before them) a pass is not unexpected; where the
+        framing could not train, nothing passed."""
         failed = {f.check for f in self.failures}
         predicted = [c for c, e in self.expected.items() if e.predicted]
-        if "training" in predicted:
+        if "training" in predicted or "training" in failed:
             return [] if failed else ["training"]
         return [check for check in predicted if check not in failed]
 

@@ -143,6 +143,22 @@ def test_a_deviation_is_judged_by_how_far_its_measurements_reach(release, fails,
             "measured bad on Keras 3.0.5, 3.14.0; good on 3.13.2)" in decided.explanations()
 
 
+def test_where_a_framing_cannot_train_a_deviation_of_its_other_checks_shows_and_none_passes():
+    """Keras 3.4-3.10 on JAX raise in stateful's reset (training), inside the range of the deviation
+    that breaks its accuracy (the state not carried): that one is not 'passed', nor its range wrong."""
+    no_carry = KnownDeviation("keras3-jax", "stateful", ("accuracy",), "state not carried",
+                              measured_bad=("3.3.3", "3.15.1"))
+    raises = KnownDeviation("keras3-jax", "stateful", ("training",), "reset raises",
+                            measured_bad=("3.4.0", "3.10.0"), measured_good=("3.3.3", "3.11.0"))
+    expected = {"training": raises.expectation("3.5.0"), "accuracy": no_carry.expectation("3.5.0")}
+    decided = verdict.judge("stateful", [failure("training")], expected)
+    assert (decided.status, decided.unexpected_passes) == ("expected failure", [])
+    assert not any("UNEXPECTED PASS" in line or "range is wrong" in line for line in decided.explanations())
+    untrained = verdict.judge("stateful", [failure("training")], {"accuracy": no_carry.expectation("3.5.0")})
+    assert (untrained.status, untrained.unexpected_passes) == ("FAIL", [])
+    assert not any("UNEXPECTED PASS" in line or "range is wrong" in line for line in untrained.explanations())
+
+
 def test_an_unexpected_pass_fails_the_run_unless_the_user_chose_warn():
     strict, warned = _judged("3.0.5", fails=False), _judged("3.0.5", fails=False, unexpected_pass="warn")
     assert strict.status == warned.status == "UNEXPECTED PASS"
