@@ -223,6 +223,26 @@ KNOWN_DEVIATIONS = (
         measured_bad=("3.0.5", "3.3.0", "3.3.3", "3.15.1", "3.16.0.dev2026102704"),
     ),
     KnownDeviation(
+        "keras3-jax", "stateful", ("training",),
+        "Keras 3.4.0 to 3.10.0 on JAX cannot reset a stateful LSTM: RNN.reset_state hands the state "
+        "variable itself to ops.zeros_like (keras/src/layers/rnn/rnn.py, `v.assign(ops.zeros_like(v))`), "
+        "which jnp.zeros_like refuses: \"Could not convert <KerasVariable shape=(1, 50), dtype=float32, "
+        "path=.../rnn_state> to a NumPy dtype (via .dtype value 'float32')\", at the first epoch's reset; "
+        "Keras 3.11.0 passes `v.value` and resets. Keras's, not jax's: 3.4.0 fails with 3.3.3's jax 0.4.28, "
+        "and 3.11.0 resets with 3.10.0's jax 0.6.2; 3.3.3 has the same line and resets (what 3.4.0 changed "
+        "around it was not traced)",
+        # 3.4.0 first bad and 3.11.0 first good by `alphabench bisect`, both ways (README).
+        measured_bad=("3.4.0", "3.5.0", "3.8.0", "3.9.2", "3.10.0"),
+        measured_good=("3.3.3", "3.11.0", "3.11.3", "3.13.2"),
+    ),
+    KnownDeviation(
+        "keras3-jax", "reset_zeroes_state", ("contract",),
+        "the stateful framing's JAX reset deviation (Keras 3.4.0 to 3.10.0), seen directly: reset_states "
+        "raises in ops.zeros_like of the state variable",
+        measured_bad=("3.5.0", "3.8.0"),
+        measured_good=("3.0.5", "3.15.1"),
+    ),
+    KnownDeviation(
         "keras3-jax", "state_carries_between_batches", ("contract",),
         "the stateful framing's JAX deviation, seen directly: predict_on_batch twice on the same input "
         "gives the same output, the state variables being outside the model's non_trainable_variables "
@@ -251,8 +271,9 @@ KNOWN_DEVIATIONS = (
         "epoch's new iterator reruns that op with the same seed (tf-keras and Keras 3 on JAX reshuffle; "
         "with TensorFlow 2.16 to 2.21, each release's era's). The reference path, which seeds that way, "
         "trains on one random order per seed there, not a new one each epoch",
-        measured_bad=("3.0.5", "3.3.3", "3.5.0", "3.8.0", "3.10.0", "3.11.3", "3.12.0", "3.15.1",
-                      "3.16.0.dev2026102704"),
+        # Every Keras 3 line's last patch the full matrix ran on TensorFlow (docs/matrix/cells).
+        measured_bad=("3.0.5", "3.1.1", "3.2.1", "3.3.3", "3.4.1", "3.5.0", "3.6.0", "3.7.0", "3.8.0", "3.9.2",
+                      "3.10.0", "3.11.3", "3.12.0", "3.12.4", "3.13.2", "3.14.1", "3.15.1", "3.16.0.dev2026102704"),
     ),
 )
 
