@@ -130,7 +130,8 @@ def _merge_command(args) -> int:
     # Cells from separate jobs ran on separate machines: their throughputs are not compared.
     outcome = _judge_and_report(load_cells(args.paths), {}, Path(args.out), args)
     if outcome.errors:
-        _log("matrix: to rerun a cell, rerun its job (or `alphabench matrix run CELL` on one machine)")
+        _log(f"matrix: to rerun a cell, rerun its job, or on one machine `alphabench matrix run "
+             f"{' '.join(cell.text for cell in outcome.errors)}`")
     return outcome.exit_status
 
 
