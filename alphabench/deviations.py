@@ -193,6 +193,19 @@ KNOWN_DEVIATIONS = (
         paths=("fast",),
     ),
     KnownDeviation(
+        "keras3-jax", "timestep_window_2", ("accuracy",),
+        "not a Keras defect, the same spread as on TensorFlow: about half of timestep_window_2's seeds reach "
+        "the tutorial's 100% on every environment and the rest miss one of the 24 pairs, which ones by the "
+        "floats. With Keras 3.0.5 to 3.3.3 and their era's jax (0.4.23 to 0.4.28) the fused path's seeds "
+        "1-16 end alike in every cell, 5 of 16 at 100% (median 95.83%); with jax 0.10.2, 10 of 16 (34 of "
+        "64): 5 of 16 against 34 of 64 is within chance (Fisher's exact test, p = 0.16), so the median of "
+        "16 straddles the line",
+        # The full matrix's JAX cells; 3.15.1 by the committed keras3-jax baseline's seeds 1-16.
+        measured_bad=("3.0.5", "3.1.1", "3.2.1", "3.3.3"),
+        measured_good=("3.15.1",),
+        paths=("fused",),
+    ),
+    KnownDeviation(
         "keras3-torch", "stateful", ("training",),
         "Keras 3's PyTorch backend cannot train a stateful LSTM: RNN.call stores the new state with "
         "Variable.assign (keras/src/layers/rnn/rnn.py, `self_state.assign(state)`), which on torch is an "
@@ -235,8 +248,8 @@ KNOWN_DEVIATIONS = (
         "keras3-jax", "stateful", ("training",),
         "Keras 3.4.0 to 3.10.0 on JAX cannot reset a stateful LSTM: RNN.reset_state hands the state "
         "variable itself to ops.zeros_like (keras/src/layers/rnn/rnn.py, `v.assign(ops.zeros_like(v))`), "
-        "which jnp.zeros_like refuses: \"Could not convert <KerasVariable shape=(1, 50), dtype=float32, "
-        "path=.../rnn_state> to a NumPy dtype (via .dtype value 'float32')\", at the first epoch's reset; "
+        "which jnp.zeros_like refuses (ValueError: Could not convert the KerasVariable rnn_state \"to a "
+        "NumPy dtype (via .dtype value 'float32')\") at the first epoch's reset; "
         "Keras 3.11.0 passes `v.value` and resets. Keras's, not jax's: 3.4.0 fails with 3.3.3's jax 0.4.28, "
         "and 3.11.0 resets with 3.10.0's jax 0.6.2; 3.3.3 has the same line and resets (what 3.4.0 changed "
         "around it was not traced)",
