@@ -203,7 +203,7 @@ KNOWN_DEVIATIONS = (
         # The full matrix's JAX cells: 3.8.0 (jax 0.5.0) gives 10 of 16 again, its neighbour 3.7.0 (jax
         # 0.4.35) 5 of 16; 3.15.1 by the committed keras3-jax baseline's seeds 1-16.
         measured_bad=("3.0.5", "3.1.1", "3.2.1", "3.3.3", "3.4.1", "3.5.0", "3.6.0", "3.7.0"),
-        measured_good=("3.8.0", "3.15.1"),
+        measured_good=("3.8.0", "3.9.2", "3.10.0", "3.11.3", "3.12.4", "3.13.2", "3.14.1", "3.15.1"),
         paths=("fused",),
     ),
     KnownDeviation(
@@ -243,8 +243,8 @@ KNOWN_DEVIATIONS = (
         "recites BBBB...; on 3.0.5 with jax 0.4.23 every seed recites BBBB... too)",
         # 3.3.0 and 3.3.3 by `alphabench bisect` (README), 3.11.x by this round's; 3.4.0 to 3.10.0 raise in
         # the state reset instead (the next deviation), where this one cannot show.
-        measured_bad=("3.0.5", "3.1.1", "3.2.1", "3.3.0", "3.3.3", "3.11.0", "3.11.1", "3.11.3", "3.15.1",
-                      "3.16.0.dev2026102704"),
+        measured_bad=("3.0.5", "3.1.1", "3.2.1", "3.3.0", "3.3.3", "3.11.0", "3.11.1", "3.11.3", "3.12.4",
+                      "3.13.2", "3.14.1", "3.15.1", "3.16.0.dev2026102704"),
     ),
     KnownDeviation(
         "keras3-jax", "stateful", ("training",),
@@ -258,15 +258,17 @@ KNOWN_DEVIATIONS = (
         # 3.4.0 first bad (bisect 3.3.3 3.4.1) and 3.11.0 first good (bisect --direction fix 3.10.0
         # 3.11.3); 3.5.0, 3.8.0, 3.9.2 and 3.13.2 by an earlier session's cells (README).
         measured_bad=("3.4.0", "3.4.1", "3.5.0", "3.6.0", "3.7.0", "3.8.0", "3.9.2", "3.10.0"),
-        measured_good=("3.3.3", "3.11.0", "3.11.1", "3.11.3", "3.13.2"),
+        measured_good=("3.0.5", "3.1.1", "3.2.1", "3.3.3", "3.11.0", "3.11.1", "3.11.3", "3.12.4", "3.13.2",
+                       "3.14.1"),
     ),
     KnownDeviation(
         "keras3-jax", "reset_zeroes_state", ("contract",),
         "the stateful framing's JAX reset deviation (Keras 3.4.0 to 3.10.0), seen directly: reset_states "
         "raises in ops.zeros_like of the state variable",
         # The framing's bisect probes measured it too: first bad 3.4.0, first good 3.11.0.
-        measured_bad=("3.4.0", "3.4.1", "3.5.0", "3.6.0", "3.7.0", "3.8.0", "3.10.0"),
-        measured_good=("3.0.5", "3.1.1", "3.2.1", "3.3.3", "3.11.0", "3.11.1", "3.11.3", "3.15.1"),
+        measured_bad=("3.4.0", "3.4.1", "3.5.0", "3.6.0", "3.7.0", "3.8.0", "3.9.2", "3.10.0"),
+        measured_good=("3.0.5", "3.1.1", "3.2.1", "3.3.3", "3.11.0", "3.11.1", "3.11.3", "3.12.4", "3.13.2",
+                       "3.14.1", "3.15.1"),
     ),
     KnownDeviation(
         "keras3-jax", "state_carries_between_batches", ("contract",),
@@ -274,7 +276,7 @@ KNOWN_DEVIATIONS = (
         "gives the same output, the state variables being outside the model's non_trainable_variables "
         "that JAX's stateless predict step threads through",
         measured_bad=("3.0.5", "3.1.1", "3.2.1", "3.3.3", "3.4.0", "3.4.1", "3.5.0", "3.6.0", "3.7.0", "3.8.0",
-                      "3.10.0", "3.11.0", "3.11.1", "3.11.3", "3.15.1"),
+                      "3.9.2", "3.10.0", "3.11.0", "3.11.1", "3.11.3", "3.12.4", "3.13.2", "3.14.1", "3.15.1"),
     ),
     KnownDeviation(
         "keras3-jax", "trajectory_stateful", ("contract",),
@@ -283,8 +285,8 @@ KNOWN_DEVIATIONS = (
         "follows within 2.2e-7 on every other framing) at step 2, by 1.9e-3; on Keras 3.4.0 to 3.10.0 "
         "the reset after training raises instead (the reset deviation above)",
         measured_bad=("3.0.5", "3.1.1", "3.2.1", "3.3.3", "3.4.0", "3.4.1", "3.5.0", "3.6.0", "3.7.0", "3.8.0",
-                      "3.10.0", "3.11.0", "3.11.1", "3.11.3", "3.12.0", "3.13.2", "3.14.0", "3.15.1",
-                      "3.16.0.dev2026102704"),
+                      "3.9.2", "3.10.0", "3.11.0", "3.11.1", "3.11.3", "3.12.0", "3.12.4", "3.13.2", "3.14.0",
+                      "3.14.1", "3.15.1", "3.16.0.dev2026102704"),
     ),
     KnownDeviation(
         "keras3-torch", "trajectory_stateful", ("contract",),
