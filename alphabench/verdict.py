@@ -120,6 +120,11 @@ class Verdict:
     def fails_run(self) -> bool:
         return self.status == FAIL or (self.status == UNEXPECTED_PASS and self.unexpected_pass == "fail")
 
+    @property
+    def warned(self) -> bool:
+        """An unexpected pass that does not fail the run (--unexpected-pass warn): reported as such."""
+        return self.status == UNEXPECTED_PASS and not self.fails_run
+
     def explanations(self, causes: bool = True) -> list[str]:
         """What a report adds to the failures: each unexpected pass (prominently: a recorded
         deviation no longer holds), where a deviation's measurements do not reach this release what
@@ -198,6 +203,6 @@ class RunVerdict:
         if not judged and not self.contracts:
             return f"verdict: not judged: 0/{len(self.framings)} framings judged (settings overridden)"
         head = f"FAIL ({', '.join(self.failed)})" if self.failed else "ok"
-        warned = [v.subject for v in self.contracts + self.framings if v.status == UNEXPECTED_PASS and not v.fails_run]
+        warned = [v.subject for v in self.contracts + self.framings if v.warned]
         tail = f"; UNEXPECTED PASS ({', '.join(warned)}), not failing the run (--unexpected-pass warn)" if warned else ""
         return f"verdict: {head}: {counts} as expected{tail}"

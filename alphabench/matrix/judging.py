@@ -147,8 +147,7 @@ class MatrixVerdict:
     def warned(self) -> dict[Cell, list[str]]:
         """Each cell's unexpected passes that do not fail the run (--unexpected-pass warn): said as
         prominently as a regression, since a recorded deviation no longer holds there."""
-        found = {cell: [s for s, v in judged.items() if v.status == verdict.UNEXPECTED_PASS and not v.fails_run]
-                 for cell, judged in self.cells.items()}
+        found = {cell: [s for s, v in judged.items() if v.warned] for cell, judged in self.cells.items()}
         return {cell: subjects for cell, subjects in found.items() if subjects}
 
     @property
