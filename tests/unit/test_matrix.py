@@ -380,25 +380,27 @@ def test_matrix_run_exits_non_zero_with_one_line_per_cell_that_erred(tmp_path, m
     assert "matrix: REGRESSION" not in err
 
 
+def _merge(tmp_path, capsys, documents, *options):
+    """`alphabench matrix merge` over these cell files (added to those already in tmp_path/jobs, as
+    artifacts of CI jobs): (status, its verdict lines on stderr)."""
+    from alphabench import cli
+
+    (tmp_path / "baselines").mkdir(exist_ok=True)
+    for document in documents:
+        atomic.write_json(files.cell_file(tmp_path / "jobs", parse_cell(document["cell"])), document)
+    status = cli.main(["matrix", "merge", str(tmp_path / "jobs"), "--out", str(tmp_path / "out"),
+                       "--baselines", str(tmp_path / "baselines"), *options])
+    verdicts = ("matrix: REGRESSION", "matrix: ERROR", "matrix: UNEXPECTED PASS")
+    return status, [line for line in capsys.readouterr().err.splitlines() if line.startswith(verdicts)]
+
+
 def test_matrix_merge_exits_with_the_same_verdict_as_run(tmp_path, capsys):
     """The CI workflow's merge step is the gate over its per-cell jobs: a regressed or erred cell
     fails it, as it would fail `matrix run` on one machine."""
-    from alphabench import cli
-
-    (tmp_path / "baselines").mkdir()
-
-    def merge(*documents, policy=()):
-        for document in documents:
-            atomic.write_json(files.cell_file(tmp_path / "jobs", parse_cell(document["cell"])), document)
-        status = cli.main(["matrix", "merge", str(tmp_path / "jobs"), "--out", str(tmp_path / "out"),
-                           "--baselines", str(tmp_path / "baselines"), *policy])
-        return status, [line for line in capsys.readouterr().err.splitlines() if line.startswith("matrix: ")]
-
-    status, said = merge(_document(OLD), _document(NEW, environment=UPGRADED))
-    assert status == 0 and not any("REGRESSION" in line or "ERROR" in line for line in said)
-    status, said = merge(_document(OLD, accuracies=(0.88,) * 9), _document(NEW, accuracies=(0.60,) * 9, environment=UPGRADED))
-    assert status == 1 and "matrix: REGRESSION Keras 3.6.0 / tensorflow 2.17.0: one_char" in said
-    status, said = merge(_document(NEW, environment=UPGRADED, training_errors={"one_char": "boom"}))
+    assert _merge(tmp_path, capsys, [_document(OLD), _document(NEW, environment=UPGRADED)]) == (0, [])
+    regressed = [_document(OLD, accuracies=(0.88,) * 9), _document(NEW, accuracies=(0.60,) * 9, environment=UPGRADED)]
+    assert _merge(tmp_path, capsys, regressed) == (1, ["matrix: REGRESSION Keras 3.6.0 / tensorflow 2.17.0: one_char"])
+    status, said = _merge(tmp_path, capsys, [_document(NEW, environment=UPGRADED, training_errors={"one_char": "boom"})])
     assert status == 3 and "matrix: ERROR Keras 3.6.0 / tensorflow 2.17.0: one_char: training failed (boom)" in said
     assert (tmp_path / "out" / "matrix.md").exists()
 
@@ -406,20 +408,10 @@ def test_matrix_merge_exits_with_the_same_verdict_as_run(tmp_path, capsys):
 def test_an_unexpected_pass_fails_the_matrix_unless_the_user_chooses_warn(tmp_path, capsys):
     """fit_reshuffles was measured broken on Keras 3.5.0 / TensorFlow: a cell keeping it passes
     unexpectedly. Said either way; with --unexpected-pass warn it does not fail the matrix."""
-    from alphabench import cli
-
-    (tmp_path / "baselines").mkdir()
-    kept = _document(OLD, contracts={"fit_reshuffles": None})
-    atomic.write_json(files.cell_file(tmp_path / "cells", parse_cell(OLD)), kept)
-
-    def merge(*policy):
-        status = cli.main(["matrix", "merge", str(tmp_path / "cells"), "--out", str(tmp_path / "out"),
-                           "--baselines", str(tmp_path / "baselines"), *policy])
-        verdicts = ("matrix: REGRESSION", "matrix: ERROR", "matrix: UNEXPECTED PASS")
-        return status, [line for line in capsys.readouterr().err.splitlines() if line.startswith(verdicts)]
-
-    assert merge() == (1, ["matrix: REGRESSION Keras 3.5.0 / tensorflow 2.17.0: contract fit_reshuffles (unexpected pass)"])
-    assert merge("--unexpected-pass", "warn") == (0, [
+    kept = [_document(OLD, contracts={"fit_reshuffles": None})]
+    assert _merge(tmp_path, capsys, kept) == (
+        1, ["matrix: REGRESSION Keras 3.5.0 / tensorflow 2.17.0: contract fit_reshuffles (unexpected pass)"])
+    assert _merge(tmp_path, capsys, kept, "--unexpected-pass", "warn") == (0, [
         "matrix: UNEXPECTED PASS Keras 3.5.0 / tensorflow 2.17.0: contract fit_reshuffles (--unexpected-pass warn: "
         "not failing the matrix)"])
 
