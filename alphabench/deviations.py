@@ -256,7 +256,7 @@ KNOWN_DEVIATIONS = (
         "and 3.11.0 resets with 3.10.0's jax 0.6.2; 3.3.3 has the same line and resets (what 3.4.0 changed "
         "around it was not traced)",
         # 3.4.0 first bad (bisect 3.3.3 3.4.1) and 3.11.0 first good (bisect --direction fix 3.10.0
-        # 3.11.3); 3.5.0, 3.8.0, 3.9.2 and 3.13.2 by an earlier session's cells (README).
+        # 3.11.3); the rest by the full matrix's JAX cells and an earlier session's (README).
         measured_bad=("3.4.0", "3.4.1", "3.5.0", "3.6.0", "3.7.0", "3.8.0", "3.9.2", "3.10.0"),
         measured_good=("3.0.5", "3.1.1", "3.2.1", "3.3.3", "3.11.0", "3.11.1", "3.11.3", "3.12.4", "3.13.2",
                        "3.14.1"),
