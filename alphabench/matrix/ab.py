@@ -7,7 +7,7 @@ from pathlib import Path
 
 from alphabench import abtest
 from alphabench.matrix.cells import Cell, neighbours
-from alphabench.matrix.environments import python_of
+from alphabench.matrix.environments import CellError, ensure_environment
 from alphabench.matrix.files import ThroughputAB, ab_file, cell_file, load_cell, save_ab
 
 
@@ -15,18 +15,24 @@ def cell_timer(python: Path, cell: Cell, framing: str, epochs: int) -> abtest.Ti
     return abtest.Timer(python, framing, epochs, cell.environment_variables())
 
 
-def compare(before: Cell, after: Cell, pythons: Sequence[Path], framing: str, epochs: int, rounds: int,
-            timer: Callable = cell_timer) -> ThroughputAB:
-    """`framing`'s throughput in `after` against `before`, in `rounds` alternating rounds (MeasureError if
-    either cannot time it)."""
+def compare(before: Cell, after: Cell, directory: Path, source: Path, find_links: Sequence[str], framing: str,
+            epochs: int, rounds: int, timer: Callable = cell_timer) -> ThroughputAB:
+    """`framing`'s throughput in `after` against `before`, in `rounds` alternating rounds, each cell's
+    environment reused or built as its cell's was (CellError if one cannot be built, MeasureError if
+    one cannot time the framing)."""
+    pythons = [ensure_environment(cell, directory, source, find_links) for cell in (before, after)]
     with timer(pythons[0], before, framing, epochs) as a, timer(pythons[1], after, framing, epochs) as b:
         pairs = abtest.interleaved(lambda: a().steps_per_second, lambda: b().steps_per_second, rounds)
     return ThroughputAB(before, after, framing, tuple(pairs), epochs)
 
 
-def run_ab(cells: Sequence[Cell], directory: Path, framing: str, epochs: int, rounds: int, log=print) -> None:
+def run_ab(cells: Sequence[Cell], directory: Path, source: Path, find_links: Sequence[str], framing: str, epochs: int,
+           rounds: int, log=print, timer: Callable = cell_timer) -> dict[tuple[Cell, Cell], str]:
     """Throughput of each cell against its neighbour, in alternating rounds, for pairs that trained
-    and have no A/B file yet (a pair whose cells are not both done waits)."""
+    and have no A/B file yet (a pair whose cells are not both done waits); the pairs that could not
+    be timed, with why. Each cell's environment is reused, or built again as its cell's was: a matrix
+    resumed on another machine times the pairs of cells trained elsewhere (compare)."""
+    unmeasured = {}
     for cell, before in neighbours(cells).items():
         if before is None or ab_file(directory, before, cell).exists():
             continue
@@ -37,9 +43,11 @@ def run_ab(cells: Sequence[Cell], directory: Path, framing: str, epochs: int, ro
             continue
         log(f"A/B {framing}: {before.label} -> {cell.label}, {rounds} rounds ...")
         try:
-            comparison = compare(before, cell, [python_of(directory, c) for c in (before, cell)], framing, epochs, rounds)
-        except abtest.MeasureError as error:
+            comparison = compare(before, cell, directory, source, find_links, framing, epochs, rounds, timer)
+        except (CellError, abtest.MeasureError) as error:
+            unmeasured[(before, cell)] = str(error)
             log(f"  {before.label} -> {cell.label}: {error}")
             continue
         save_ab(directory, comparison)
         log(f"  {comparison.line()}")
+    return unmeasured

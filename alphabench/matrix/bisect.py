@@ -20,7 +20,7 @@ from alphabench import abtest, verdict
 from alphabench.errors import UsageError
 from alphabench.matrix.ab import cell_timer, compare
 from alphabench.matrix.cells import parse_cell
-from alphabench.matrix.environments import CellError, ensure_environment
+from alphabench.matrix.environments import CellError
 from alphabench.matrix.files import ThroughputAB, cell_file, load_cell
 from alphabench.matrix.judging import judge_cell
 from alphabench.matrix.rendering import shown_as
@@ -137,10 +137,9 @@ def bisect_throughput(versions: Sequence[str], backend: str, directory: Path, so
     def comparison(version: str) -> ThroughputAB:
         if version not in compared:
             before, after = cells[versions[0]], cells[version]
+            log(f"A/B {framing}: {before.label} -> {after.label}, {rounds} rounds ...")
             try:
-                pythons = [ensure_environment(cell, directory, source, find_links) for cell in (before, after)]
-                log(f"A/B {framing}: {before.label} -> {after.label}, {rounds} rounds ...")
-                compared[version] = compare(before, after, pythons, framing, epochs, rounds, timer)
+                compared[version] = compare(before, after, directory, source, find_links, framing, epochs, rounds, timer)
             except (CellError, abtest.MeasureError) as error:
                 raise UsageError(f"cannot probe Keras {version}: {error}") from None
             log(f"  {compared[version].line()}")

@@ -113,16 +113,25 @@ def _run_command(args) -> int:
     directory = Path(args.dir)
     cells = _chosen_cells(args)
     start = time.perf_counter()
+    unmeasured = {}
+
+    def timings() -> None:
+        # The last call's pairs left untimed are the run's: each call retries every pair without a file.
+        if args.ab_rounds:
+            unmeasured.clear()
+            unmeasured.update(run_ab(cells, directory, _source(), args.find_links, args.ab_framing, args.ab_epochs,
+                                     args.ab_rounds, _log))
+
     # Each pair's A/B as soon as both its cells are done, so an interrupted matrix keeps its timings too.
-    timings = (lambda: run_ab(cells, directory, args.ab_framing, args.ab_epochs, args.ab_rounds, _log)) \
-        if args.ab_rounds else (lambda: None)
     run_matrix(cells, directory, _source(), args.framings, args.seeds, args.find_links, _log, timings)
     timings()  # pairs whose cells were done before this run
     results = load_cells([cell_file(directory, cell) for cell in cells])
     _log(f"matrix: {len(cells)} cells in {(time.perf_counter() - start) / 60:.1f} min this run")
-    outcome = _judge_and_report(results, load_ab(directory), directory, args)
+    outcome = _judge_and_report(results, load_ab(directory), directory, args, unmeasured)
     if outcome.errors:
         _log(f"matrix: to rerun a cell, delete its file: {', '.join(str(cell_file(directory, c)) for c in outcome.errors)}")
+    if outcome.unmeasured:
+        _log("matrix: a pair without an A/B file is timed again by the same `alphabench matrix run`")
     return outcome.exit_status
 
 
@@ -135,14 +144,14 @@ def _merge_command(args) -> int:
     return outcome.exit_status
 
 
-def _judge_and_report(results, ab, out: Path, args) -> MatrixVerdict:
+def _judge_and_report(results, ab, out: Path, args, unmeasured=None) -> MatrixVerdict:
     """Judge the cells (against args.baselines, with args.unexpected_pass), print and write the
     report (matrix.md, its pictures) into `out`, and say which cells erred, regressed or passed
     unexpectedly: `run` and `merge` alike exit with this verdict's status."""
     judged = judge_all(results, reference_baselines(args.baselines), args.unexpected_pass)
     print(write_report(judged, results, ab, out), end="")
     _log(f"matrix: {len(results)} cells judged; {out / 'matrix.md'}, {out / 'matrix.png'}")
-    outcome = MatrixVerdict(judged, ab)
+    outcome = MatrixVerdict(judged, ab, unmeasured or {})
     for line in outcome.summary_lines():
         _log(line)
     return outcome

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from alphabench import baseline, gate, verdict
@@ -113,10 +113,12 @@ def judge_all(results: Mapping[Cell, CellResult], references: Mapping[str, Basel
 
 @dataclass(frozen=True)
 class MatrixVerdict:
-    """The matrix as a gate: which cells erred, which regressed (a verdict or an A/B throughput)."""
+    """The matrix as a gate: which cells erred, which regressed (a verdict or an A/B throughput), and
+    which neighbouring pairs could not be timed (nothing to compare is not a pass)."""
 
     cells: Mapping[Cell, Mapping[str, verdict.Verdict]]
     ab: Mapping[tuple[Cell, Cell], ThroughputAB]
+    unmeasured: Mapping[tuple[Cell, Cell], str] = field(default_factory=dict)  # (before, after): why
 
     @property
     def errors(self) -> dict[Cell, str]:
@@ -152,11 +154,14 @@ class MatrixVerdict:
 
     @property
     def exit_status(self) -> int:
-        """0: every cell as expected; 1: a regression; 3: a cell erred (the matrix is incomplete)."""
-        return 3 if self.errors else 1 if self.regressions else 0
+        """0: every cell as expected; 1: a regression; 3: a cell erred or a pair could not be timed (the
+        matrix is incomplete)."""
+        return 3 if self.errors or self.unmeasured else 1 if self.regressions else 0
 
     def summary_lines(self) -> list[str]:
         return ([f"matrix: ERROR {cell.label}: {line}" for cell, line in self.errors.items()]
+                + [f"matrix: ERROR A/B {before.label} -> {after.label}: {why}"
+                   for (before, after), why in self.unmeasured.items()]
                 + [f"matrix: REGRESSION {cell.label}: {', '.join(failed)}" for cell, failed in self.regressions.items()]
                 + [f"matrix: UNEXPECTED PASS {cell.label}: {', '.join(subjects)} (--unexpected-pass warn: not failing "
                    "the matrix)" for cell, subjects in self.warned.items()])

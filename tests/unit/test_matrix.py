@@ -10,7 +10,7 @@ from packaging.version import Version
 
 from alphabench import atomic, verdict
 from alphabench.errors import UsageError
-from alphabench.matrix import bisect, cells, files, judging, rendering
+from alphabench.matrix import ab, bisect, cells, files, judging, rendering
 from alphabench.matrix.cells import Cell, parse_cell
 from alphabench.matrix.files import CellResult, ThroughputAB
 from alphabench.results import Baseline, BaselineEntry, entry_key
@@ -151,7 +151,7 @@ def test_bisect_fix_probes_cells_and_reads_what_they_measured_not_what_a_deviati
 def test_bisect_throughput_finds_the_first_release_slower_than_the_older_end(tmp_path, monkeypatch):
     # 3.14.2 halves the throughput, and it stays halved: each probe is an A/B test against 3.14.0.
     versions = ["3.14.0", "3.14.1", "3.14.2", "3.14.3", "3.15.0"]
-    monkeypatch.setattr(bisect, "ensure_environment", lambda cell, *args: cell.keras_version)
+    monkeypatch.setattr(ab, "ensure_environment", lambda cell, *args: cell.keras_version)
     noise = iter([1.0, 1.02, 0.99, 1.01] * 100)
 
     def timer(python, cell, framing, epochs):  # a Timer's part: a context whose value times one round
@@ -392,6 +392,43 @@ def _merge(tmp_path, capsys, documents, *options):
                        "--baselines", str(tmp_path / "baselines"), *options])
     verdicts = ("matrix: REGRESSION", "matrix: ERROR", "matrix: UNEXPECTED PASS")
     return status, [line for line in capsys.readouterr().err.splitlines() if line.startswith(verdicts)]
+
+
+def test_matrix_run_times_pairs_of_cells_done_elsewhere_and_fails_naming_a_pair_it_could_not_time(
+        tmp_path, monkeypatch, capsys):
+    """A resumed matrix on a fresh machine has the cell files but none of their environments: each
+    pair's environments are built again to time it, and a pair that still cannot be timed is an
+    error of the matrix (nothing to compare is not a pass), not a silent gap in the throughput table."""
+    from alphabench import cli
+    from alphabench.matrix import commands, environments
+
+    newest = "keras==3.7.0/tensorflow==2.17.0"
+    built = []
+
+    def ensure_environment(cell, *args):
+        if cell.keras_version == "3.7.0":
+            raise environments.CellError("installing keras==3.7.0 failed: no space left on device")
+        built.append(cell.keras_version)
+        return tmp_path / cell.id
+
+    def timer(python, framing, epochs, environment_variables):  # abtest.Timer's part: one round a call
+        return contextlib.nullcontext(lambda: types.SimpleNamespace(steps_per_second=100.0))
+
+    monkeypatch.setattr(ab, "ensure_environment", ensure_environment)
+    monkeypatch.setattr(ab.abtest, "Timer", timer)
+    monkeypatch.setattr(commands, "run_matrix", lambda *args: None)
+    documents = [_document(OLD), _document(NEW, environment=UPGRADED), _document(newest, environment=UPGRADED)]
+    for document in documents:
+        atomic.write_json(files.cell_file(tmp_path, parse_cell(document["cell"])), document)
+    (tmp_path / "baselines").mkdir()
+    status = cli.main(["matrix", "run", *(d["cell"] for d in documents), "--dir", str(tmp_path), "--ab-rounds", "2",
+                       "--baselines", str(tmp_path / "baselines")])
+    said = [line for line in capsys.readouterr().err.splitlines() if line.startswith("matrix: ")]
+    assert status == 3 and sorted(built) == ["3.5.0", "3.6.0", "3.6.0"]
+    assert files.ab_file(tmp_path, parse_cell(OLD), parse_cell(NEW)).exists()
+    assert "matrix: ERROR A/B Keras 3.6.0 / tensorflow 2.17.0 -> Keras 3.7.0 / tensorflow 2.17.0: installing " \
+           "keras==3.7.0 failed: no space left on device" in said
+    assert not any(line.startswith("matrix: REGRESSION") for line in said)
 
 
 def test_matrix_merge_exits_with_the_same_verdict_as_run(tmp_path, capsys):
