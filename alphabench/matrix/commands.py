@@ -39,7 +39,8 @@ def add_commands(commands) -> None:
     run.set_defaults(command=_run_command)
     merge = actions.add_parser("merge", help="judge and render cell files made elsewhere (e.g. CI jobs' artifacts); "
                                "exit status as run's")
-    merge.add_argument("paths", nargs="+", metavar="DIR", help="cell JSON files, or directories holding them")
+    merge.add_argument("paths", nargs="+", metavar="DIR", help="cell and A/B JSON files, or directories holding them "
+                       "(e.g. a matrix run's --dir)")
     merge.add_argument("--out", default=".", metavar="DIR", help="where matrix.md and matrix.png go (default: .)")
     options.add_baseline_option(merge.add_argument)
     options.add_unexpected_pass_option(merge.add_argument)
@@ -127,7 +128,7 @@ def _run_command(args) -> int:
     timings()  # pairs whose cells were done before this run
     results = load_cells([cell_file(directory, cell) for cell in cells])
     _log(f"matrix: {len(cells)} cells in {(time.perf_counter() - start) / 60:.1f} min this run")
-    outcome = _judge_and_report(results, load_ab(directory), directory, args, unmeasured)
+    outcome = _judge_and_report(results, load_ab([directory]), directory, args, unmeasured)
     if outcome.errors:
         _log(f"matrix: to rerun a cell, delete its file: {', '.join(str(cell_file(directory, c)) for c in outcome.errors)}")
     if outcome.unmeasured:
@@ -136,8 +137,9 @@ def _run_command(args) -> int:
 
 
 def _merge_command(args) -> int:
-    # Cells from separate jobs ran on separate machines: their throughputs are not compared.
-    outcome = _judge_and_report(load_cells(args.paths), {}, Path(args.out), args)
+    # Cells from separate jobs ran on separate machines: their stored throughputs are never compared,
+    # but an A/B file given (both sides timed in turns on one machine) is shown and judged.
+    outcome = _judge_and_report(load_cells(args.paths), load_ab(args.paths), Path(args.out), args)
     if outcome.errors:
         _log(f"matrix: to rerun a cell, rerun its job, or on one machine `alphabench matrix run "
              f"{' '.join(cell.text for cell in outcome.errors)}`")

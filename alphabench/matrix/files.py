@@ -119,21 +119,30 @@ def load_cell(path: str | os.PathLike) -> CellResult:
 def load_cells(paths: Iterable[str | os.PathLike]) -> dict[Cell, CellResult]:
     """Cell files from files or directories (searched recursively), by cell."""
     results = {}
-    for given in paths:
-        given = Path(given)
-        files = sorted(given.rglob("*.json")) if given.is_dir() else [given]
-        for file in files:
-            try:
-                document = json.loads(file.read_text())
-            except (OSError, json.JSONDecodeError) as error:
-                raise UsageError(f"{file}: not a readable cell file ({error})") from None
-            if not isinstance(document, dict) or document.get("cell_schema_version") != CELL_SCHEMA_VERSION:
-                continue  # another JSON file in an artifact directory
+    for file, document in _documents(paths):
+        if isinstance(document, dict) and document.get("cell_schema_version") == CELL_SCHEMA_VERSION:
             result = CellResult.from_dict(document, str(file))
             results[result.cell] = result
     if not results:
         raise UsageError(f"no cell files (JSON with cell_schema_version {CELL_SCHEMA_VERSION}) in {', '.join(map(str, paths))}")
     return results
+
+
+def _documents(paths: Iterable[str | os.PathLike]):
+    """(file, its JSON) for each file given and each JSON file under each directory given, except in
+    virtual environments (a matrix directory holds its cells' environments, whose JSON is not results)."""
+    for given in map(Path, paths):
+        for file in _json_files(given) if given.is_dir() else [given]:
+            try:
+                yield file, json.loads(file.read_text())
+            except (OSError, json.JSONDecodeError) as error:
+                raise UsageError(f"{file}: not a readable matrix file ({error})") from None
+
+
+def _json_files(directory: Path) -> Iterable[Path]:
+    for root, directories, names in os.walk(directory):
+        directories[:] = sorted(d for d in directories if not (Path(root) / d / "pyvenv.cfg").exists())
+        yield from (Path(root) / name for name in sorted(names) if name.endswith(".json"))
 
 
 def ab_file(directory: Path, before: Cell, after: Cell) -> Path:
@@ -144,9 +153,12 @@ def save_ab(directory: Path, comparison: ThroughputAB) -> None:
     atomic.write_json(ab_file(directory, comparison.before, comparison.after), comparison.as_dict())
 
 
-def load_ab(directory: Path) -> dict[tuple[Cell, Cell], ThroughputAB]:
+def load_ab(paths: Iterable[str | os.PathLike]) -> dict[tuple[Cell, Cell], ThroughputAB]:
+    """A/B files from files or directories (searched recursively), by pair. Each was measured in
+    alternating rounds on one machine, so files made on different machines can be set side by side."""
     found = {}
-    for file in sorted((directory / "ab").glob("*.json")):
-        comparison = ThroughputAB.from_dict(json.loads(file.read_text()))
-        found[(comparison.before, comparison.after)] = comparison
+    for _, document in _documents(paths):
+        if isinstance(document, dict) and {"before", "after", "pairs"} <= document.keys():
+            comparison = ThroughputAB.from_dict(document)
+            found[(comparison.before, comparison.after)] = comparison
     return found

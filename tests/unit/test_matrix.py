@@ -442,6 +442,29 @@ def test_matrix_merge_exits_with_the_same_verdict_as_run(tmp_path, capsys):
     assert (tmp_path / "out" / "matrix.md").exists()
 
 
+def test_matrix_merge_of_a_run_directory_shows_and_judges_its_ab_files_and_passes_over_its_environments(
+        tmp_path, capsys):
+    """A matrix run's --dir, merged (e.g. to render it again): its A/B files, each timed in turns on
+    one machine, are shown and judged; the JSON inside its cells' virtual environments is not read."""
+    from alphabench import cli
+
+    old, new = parse_cell(OLD), parse_cell(NEW)
+    for document in (_document(OLD), _document(NEW, environment=UPGRADED)):
+        atomic.write_json(files.cell_file(tmp_path, parse_cell(document["cell"])), document)
+    files.save_ab(tmp_path, ThroughputAB(old, new, "one_char", ((100.0, 50.0),) * 8, 30))
+    environment = tmp_path / "envs" / new.id
+    (environment / "lib").mkdir(parents=True)
+    (environment / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (environment / "lib" / "package.json").write_text("not JSON")
+    (tmp_path / "baselines").mkdir()
+    status = cli.main(["matrix", "merge", str(tmp_path), "--out", str(tmp_path / "out"),
+                       "--baselines", str(tmp_path / "baselines")])
+    said = [line for line in capsys.readouterr().err.splitlines() if line.startswith("matrix: REGRESSION")]
+    assert status == 1 and said == ["matrix: REGRESSION Keras 3.6.0 / tensorflow 2.17.0: one_char throughput"]
+    assert "**SLOWER** 0.50x" in (tmp_path / "out" / "matrix.md").read_text()
+    assert (tmp_path / "out" / "matrix-throughput.png").exists()
+
+
 def test_an_unexpected_pass_fails_the_matrix_unless_the_user_chooses_warn(tmp_path, capsys):
     """fit_reshuffles was measured broken on Keras 3.5.0 / TensorFlow: a cell keeping it passes
     unexpectedly. Said either way; with --unexpected-pass warn it does not fail the matrix."""
