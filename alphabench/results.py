@@ -74,6 +74,12 @@ class Fingerprint:
             if getattr(self, key) is None or not _same(key, getattr(self, key), getattr(other, key))
         ]
 
+    @property
+    def machine(self) -> str:
+        """Where a time was measured: 'Intel(R) Xeon(R) Processor (family 6 model 167), 2 cores'."""
+        model = " ".join((self.cpu_signature or "").split()[:4])  # the stepping names no other machine
+        return f"{self.cpu}{f' ({model})' if model else ''}, {self.cpu_count or '?'} cores"
+
     def same_bits(self, other: Fingerprint) -> bool:
         """Whether a seed run here must reproduce, bit for bit, what it gave there."""
         return not self.differences(other)

@@ -21,9 +21,16 @@ def compare(before: Cell, after: Cell, directory: Path, source: Path, find_links
     environment reused or built as its cell's was (CellError if one cannot be built, MeasureError if
     one cannot time the framing)."""
     pythons = [ensure_environment(cell, directory, source, find_links) for cell in (before, after)]
+    machines = set()
+
+    def steps_per_second(side) -> float:
+        measured = side()
+        machines.add(measured.environment.machine)
+        return measured.steps_per_second
+
     with timer(pythons[0], before, framing, epochs) as a, timer(pythons[1], after, framing, epochs) as b:
-        pairs = abtest.interleaved(lambda: a().steps_per_second, lambda: b().steps_per_second, rounds)
-    return ThroughputAB(before, after, framing, tuple(pairs), epochs)
+        pairs = abtest.interleaved(lambda: steps_per_second(a), lambda: steps_per_second(b), rounds)
+    return ThroughputAB(before, after, framing, tuple(pairs), epochs, " / ".join(sorted(machines)))
 
 
 def run_ab(cells: Sequence[Cell], directory: Path, source: Path, find_links: Sequence[str], framing: str, epochs: int,

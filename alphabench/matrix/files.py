@@ -81,6 +81,7 @@ class ThroughputAB:
     framing: str
     pairs: tuple[tuple[float, float], ...]
     epochs: int | None = None
+    machine: str | None = None  # Fingerprint.machine of the rounds; None in files made before it was kept
 
     @property
     def comparison(self) -> abtest.Comparison:
@@ -92,11 +93,11 @@ class ThroughputAB:
     @classmethod
     def from_dict(cls, document: dict) -> ThroughputAB:
         return cls(parse_cell(document["before"]), parse_cell(document["after"]), document["framing"],
-                   tuple((a, b) for a, b in document["pairs"]), document.get("epochs"))
+                   tuple((a, b) for a, b in document["pairs"]), document.get("epochs"), document.get("machine"))
 
     def as_dict(self) -> dict:
         return {"before": self.before.text, "after": self.after.text, "framing": self.framing, "epochs": self.epochs,
-                "pairs": [list(pair) for pair in self.pairs]}
+                "pairs": [list(pair) for pair in self.pairs], "machine": self.machine}
 
 
 def cell_file(directory: str | os.PathLike, cell: Cell) -> Path:

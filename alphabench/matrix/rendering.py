@@ -45,7 +45,7 @@ def markdown(judged: Judged, results: Mapping[Cell, CellResult], ab: Mapping[tup
     """One row per cell, one column per framing and contract, then every non-pass cell's lines."""
     subjects = _subjects(judged)
     paired = neighbours(judged)
-    header = ["cell", *subjects, "throughput vs previous [90% interval]", "minutes"]
+    header = ["cell", *subjects, "throughput vs previous [90% interval]", "minutes", "machine"]
     rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     findings = []
     for cell, verdicts in judged.items():
@@ -60,11 +60,19 @@ def markdown(judged: Judged, results: Mapping[Cell, CellResult], ab: Mapping[tup
                 findings.append(f"- {cell.label}: REGRESSION {comparison.line()}")
         columns = [SYMBOLS[shown_as(verdicts[s])] if s in verdicts else "" for s in subjects]
         minutes = f"{results[cell].seconds / 60:.1f}"
-        rows.append(f"| {cell.label} | " + " | ".join(columns) + f" | {throughput} | {minutes} |")
+        rows.append(f"| {cell.label} | " + " | ".join(columns) + f" | {throughput} | {minutes} | {_machine(results[cell], comparison)} |")
         for subject, judged_subject in verdicts.items():
             for line in lines(judged_subject):
                 findings.append(f"- {cell.label}, {subject} ({shown_as(judged_subject)}): {line}")
     return "\n".join(rows + ["", f"Findings ({len(findings)}):", ""] + (findings or ["none"])) + "\n"
+
+
+def _machine(result: CellResult, comparison: ThroughputAB | None) -> str:
+    """Where the cell trained, and where its A/B was timed if elsewhere (or not recorded)."""
+    trained = result.baseline.environment.machine if result.baseline else "-"
+    if comparison is None or comparison.machine == trained:
+        return trained
+    return f"{trained}; A/B: {comparison.machine or 'not recorded'}"
 
 
 def cell_words(judged: Judged) -> list[list[str]]:

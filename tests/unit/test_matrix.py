@@ -156,7 +156,7 @@ def test_bisect_throughput_finds_the_first_release_slower_than_the_older_end(tmp
 
     def timer(python, cell, framing, epochs):  # a Timer's part: a context whose value times one round
         steps = 50.0 if Version(python) >= Version("3.14.2") else 100.0
-        return contextlib.nullcontext(lambda: types.SimpleNamespace(steps_per_second=steps * next(noise)))
+        return contextlib.nullcontext(lambda: types.SimpleNamespace(steps_per_second=steps * next(noise), environment=ENVIRONMENT))
 
     first, probed, comparison = bisect.bisect_throughput(versions, "tensorflow", tmp_path, tmp_path, "one_char", 30, 8,
                                                          "2.13.0+cpu", log=lambda line: None, timer=timer)
@@ -304,9 +304,14 @@ def test_the_table_has_a_row_per_cell_and_every_non_pass_cell_explained(tmp_path
                                               "pairs": [[100.0, 50.0]] * 8})}
     text = rendering.report(loaded, {}, ab, tmp_path / "out")
     rows = text.splitlines()
-    assert rows[0] == "| cell | contract adam_step | one_char | throughput vs previous [90% interval] | minutes |"
-    assert rows[2] == "| Keras 3.5.0 / tensorflow 2.17.0 | ok | ok | - | 1.0 |"
-    assert rows[3] == "| Keras 3.6.0 / tensorflow 2.17.0 | ok | ERROR | **SLOWER** 0.50x [0.50-0.50] | 1.0 |"
+    assert rows[0] == ("| cell | contract adam_step | one_char | throughput vs previous [90% interval] | minutes | "
+                       "machine |")
+    # Where each cell trained, and where its A/B was timed when elsewhere or not recorded (older files).
+    machine = ENVIRONMENT.machine
+    assert machine == "Test CPU (family 25 model 17), 2 cores"
+    assert rows[2] == f"| Keras 3.5.0 / tensorflow 2.17.0 | ok | ok | - | 1.0 | {machine} |"
+    assert rows[3] == (f"| Keras 3.6.0 / tensorflow 2.17.0 | ok | ERROR | **SLOWER** 0.50x [0.50-0.50] | 1.0 | {machine}; "
+                       "A/B: not recorded |")
     assert "- Keras 3.6.0 / tensorflow 2.17.0, one_char (error): one_char: training failed (boom)" in rows
     assert any(row.startswith("- Keras 3.6.0 / tensorflow 2.17.0: REGRESSION one_char throughput") for row in rows)
     assert (tmp_path / "out" / "matrix.png").stat().st_size > 0
@@ -412,7 +417,7 @@ def test_matrix_run_times_pairs_of_cells_done_elsewhere_and_fails_naming_a_pair_
         return tmp_path / cell.id
 
     def timer(python, framing, epochs, environment_variables):  # abtest.Timer's part: one round a call
-        return contextlib.nullcontext(lambda: types.SimpleNamespace(steps_per_second=100.0))
+        return contextlib.nullcontext(lambda: types.SimpleNamespace(steps_per_second=100.0, environment=ENVIRONMENT))
 
     monkeypatch.setattr(ab, "ensure_environment", ensure_environment)
     monkeypatch.setattr(ab.abtest, "Timer", timer)
@@ -425,7 +430,8 @@ def test_matrix_run_times_pairs_of_cells_done_elsewhere_and_fails_naming_a_pair_
                        "--baselines", str(tmp_path / "baselines")])
     said = [line for line in capsys.readouterr().err.splitlines() if line.startswith("matrix: ")]
     assert status == 3 and sorted(built) == ["3.5.0", "3.6.0", "3.6.0"]
-    assert files.ab_file(tmp_path, parse_cell(OLD), parse_cell(NEW)).exists()
+    timed = files.load_ab([tmp_path])[(parse_cell(OLD), parse_cell(NEW))]
+    assert timed.pairs == ((100.0, 100.0),) * 2 and timed.machine == ENVIRONMENT.machine  # where it was timed, kept
     assert "matrix: ERROR A/B Keras 3.6.0 / tensorflow 2.17.0 -> Keras 3.7.0 / tensorflow 2.17.0: installing " \
            "keras==3.7.0 failed: no space left on device" in said
     assert not any(line.startswith("matrix: REGRESSION") for line in said)
