@@ -153,13 +153,16 @@ def throughput_picture(ab: Mapping[tuple[Cell, Cell], ThroughputAB], path: str |
 
 def write_report(judged: Judged, results: Mapping[Cell, CellResult], ab: Mapping[tuple[Cell, Cell], ThroughputAB],
                  out: Path) -> str:
-    """matrix.md and matrix.png in `out`; the Markdown is returned too."""
+    """matrix.md (the pictures, then the table), matrix.png and matrix-throughput.png in `out`; the table's
+    Markdown is returned too (for a terminal or a CI summary, where the pictures' paths do not resolve)."""
     text = markdown(judged, results, ab)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "matrix.md").write_text(text)
     heatmap(judged, out / "matrix.png")
+    pictures = ["![verdict of every framing and contract in every cell](matrix.png)"]
     if ab:
         throughput_picture(ab, out / "matrix-throughput.png")
+        pictures.append("![each release's throughput against the previous one, A/B](matrix-throughput.png)")
+    (out / "matrix.md").write_text("\n\n".join(pictures) + "\n\n" + text)
     return text
 
 

@@ -316,6 +316,9 @@ def test_the_table_has_a_row_per_cell_and_every_non_pass_cell_explained(tmp_path
     assert any(row.startswith("- Keras 3.6.0 / tensorflow 2.17.0: REGRESSION one_char throughput") for row in rows)
     assert (tmp_path / "out" / "matrix.png").stat().st_size > 0
     assert (tmp_path / "out" / "matrix-throughput.png").stat().st_size > 0
+    # matrix.md shows both pictures above the table it shares with the terminal.
+    written = (tmp_path / "out" / "matrix.md").read_text()
+    assert written.index("](matrix.png)") < written.index("](matrix-throughput.png)") < written.index(text)
     assert json.loads((tmp_path / "cells" / f"{new.id}.json").read_text())["training_errors"] == {"one_char": "boom"}
     # The picture's cells say in words what their colours mean: a row per subject, a column per cell.
     judged = judging.judge_all(loaded, {})
