@@ -92,9 +92,10 @@ def check_interpreter(python: str, framing: str) -> None:
 
 
 class Timer:
-    """Another environment's `alphabench throughput --serve`, kept running: each call trains the
-    framing once more there and returns its Throughput. Its start-up (Python, Keras, the backend,
-    10-20 s) is paid once, not once a round, and a round costs its training alone. A context manager:
+    """Another environment's `alphabench throughput --serve`, kept running: each call fits the
+    framing's model there once more (built and compiled once, trainer.throughput_rounds) and returns
+    its Throughput. Its start-up (Python, Keras, the backend, the compilation) is paid once, not once a
+    round, and a round costs its training alone. A context manager:
     leaving it ends the process."""
 
     def __init__(self, python: str | os.PathLike, framing: str, epochs: int,
@@ -219,12 +220,14 @@ def add_commands(commands) -> None:
 
 
 def throughput_command(args) -> int:
-    from alphabench import trainer  # imports Keras
+    from alphabench import compat, trainer  # imports Keras
 
     framing = get_framing(args.framing).with_settings(epochs=args.epochs)
+    environment = compat.fingerprint()
+    # One model, compiled once, fitted again each round: a round costs its training alone.
+    rounds = trainer.throughput_rounds(framing, framing.seeds)
     for _ in sys.stdin if args.serve else [None]:
-        result = trainer.train(framing, framing.seeds)[0]
-        print(json.dumps(Throughput(result.steps_per_second, result.environment).to_dict()), flush=True)
+        print(json.dumps(Throughput(next(rounds), environment).to_dict()), flush=True)
     return 0
 
 

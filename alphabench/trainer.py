@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -79,7 +79,7 @@ def train(
     # Optimiser steps (all models trained together) per second of a median epoch: a neighbour's burst
     # of load slows some epochs, a real slowdown every one; compilation is left out.
     typical_epoch = typical_interval(epochs)
-    steps_per_second = round(steps_per_epoch(framing) * models_per_epoch / typical_epoch.seconds, 1)
+    steps_per_second = _steps_per_second(framing, models_per_epoch, typical_epoch)
     results = []
     for seed, model, (loss, accuracy) in zip(seeds, models, histories):
         if path == "fused":  # a seed's weights in the first model: one compiled evaluation serves all
@@ -180,6 +180,21 @@ def _train_reference(framing, dataset, seeds, progress):
 
 
 def _train_fast(framing, dataset, seeds, progress):
+    models, fit = _fast_replicas(framing, dataset, seeds)
+    clock = IntervalClock()
+    start = time.perf_counter()
+    logs = fit(clock, progress)
+    seconds = time.perf_counter() - start
+    if not compat.NESTS_COMPILED_MODELS:
+        for model in models:
+            compile_model(model)
+    return models, [_replica_history(logs, m.name, len(models)) for m in models], seconds, clock.intervals
+
+
+def _fast_replicas(framing, dataset, seeds):
+    """The fast path's replicas, compiled: (their models, fit(clock, progress) -> the history of one
+    more fit over the framing's epochs). Keras keeps a compiled model's train function from one fit
+    to the next, so only the first fit compiles."""
     models = [build_model(framing, dataset, seed, name=f"replica_{i}", compiled=compat.NESTS_COMPILED_MODELS)
               for i, seed in enumerate(seeds)]
     inputs = [keras.Input(batch_shape=m.inputs[0].shape, name=f"x{i}") for i, m in enumerate(models)]
@@ -193,29 +208,47 @@ def _train_fast(framing, dataset, seeds, progress):
         jit_compile=compat.JIT_COMPILE,
     )
     orders = [_sample_order(framing, len(dataset), seed) for seed in seeds]
-    clock = IntervalClock()
-    callbacks = [_EpochClock(clock)] + ([_ProgressCallback(progress, framing.epochs)] if progress else [])
-    if framing.stateful:
-        callbacks.append(_ResetStatesAfterEachEpoch())
-    start = time.perf_counter()
-    logs = replicas.fit(
-        _per_output({x.name: dataset.x[order] for x, order in zip(inputs, orders)}),
-        _per_output({m.name: dataset.y[order] for m, order in zip(models, orders)}),
-        batch_size=framing.batch_size or len(dataset),
-        epochs=framing.epochs,
-        # The arrays hold every epoch's samples in that epoch's order; with steps_per_epoch set, fit
-        # keeps reading one iterator from epoch to epoch instead of building a new one each epoch
-        # (which costs more than batch_state's whole one-step epoch).
-        steps_per_epoch=epoch_steps,
-        shuffle=False,
-        verbose=0,
-        callbacks=callbacks,
-    ).history
-    seconds = time.perf_counter() - start
-    if not compat.NESTS_COMPILED_MODELS:
-        for model in models:
-            compile_model(model)
-    return models, [_replica_history(logs, m.name, len(models)) for m in models], seconds, clock.intervals
+    x = _per_output({x.name: dataset.x[order] for x, order in zip(inputs, orders)})
+    y = _per_output({m.name: dataset.y[order] for m, order in zip(models, orders)})
+
+    def fit(clock: IntervalClock, progress: Progress | None = None) -> dict:
+        callbacks = [_EpochClock(clock)] + ([_ProgressCallback(progress, framing.epochs)] if progress else [])
+        if framing.stateful:
+            callbacks.append(_ResetStatesAfterEachEpoch())
+        return replicas.fit(
+            x,
+            y,
+            batch_size=framing.batch_size or len(dataset),
+            epochs=framing.epochs,
+            # The arrays hold every epoch's samples in that epoch's order; with steps_per_epoch set, fit
+            # keeps reading one iterator from epoch to epoch instead of building a new one each epoch
+            # (which costs more than batch_state's whole one-step epoch).
+            steps_per_epoch=epoch_steps,
+            shuffle=False,
+            verbose=0,
+            callbacks=callbacks,
+        ).history
+
+    return models, fit
+
+
+def throughput_rounds(framing: Framing, seeds: Sequence[int]) -> Iterator[float]:
+    """The fast path's optimiser steps per second (all replicas, a median epoch, as `train` reports
+    them), once per round, without end: the replicas are built and compiled once and each round fits
+    them for the framing's epochs once more. A/B rounds then cost their training alone, not a build
+    and a compilation each (minutes a round for an old JAX's jit)."""
+    compat.enable_determinism()
+    compat.use_one_cpu_thread()
+    dataset = build_dataset(framing)
+    _, fit = _fast_replicas(framing, dataset, list(seeds))
+    while True:
+        clock = IntervalClock()
+        fit(clock)
+        yield _steps_per_second(framing, len(seeds), typical_interval(clock.intervals))
+
+
+def _steps_per_second(framing: Framing, models_per_epoch: int, typical_epoch) -> float:
+    return round(steps_per_epoch(framing) * models_per_epoch / typical_epoch.seconds, 1)
 
 
 def check_path(path: str) -> None:

@@ -69,3 +69,22 @@ def test_a_framing_trains_the_same_in_a_worker_process():
     here = Session(epochs=2, seeds=(1,))
     for name in ("one_char", "batch_state"):
         assert [r.loss_history for r in apart.results[name]] == [r.loss_history for r in here.train(name)]
+
+
+def test_throughput_rounds_fit_one_compiled_model_again_each_round(monkeypatch):
+    """An A/B round (`alphabench throughput --serve`) costs its training alone: the replicas are
+    compiled once, however many rounds, and every round reports a throughput."""
+    from alphabench import trainer
+    from alphabench.compat import keras
+
+    compiled = []
+    compile_model = keras.Model.compile
+
+    def counting_compile(model, *args, **kwargs):
+        compiled.append(model.name)
+        return compile_model(model, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "compile", counting_compile)
+    rounds = trainer.throughput_rounds(get_framing("one_char").with_settings(epochs=3), (1, 2))
+    figures = [next(rounds) for _ in range(3)]
+    assert all(figure > 0 for figure in figures) and compiled.count("replicas") == 1, (figures, compiled)
