@@ -34,7 +34,7 @@ def compare(before: Cell, after: Cell, directory: Path, source: Path, find_links
 
 
 def run_ab(cells: Sequence[Cell], directory: Path, source: Path, find_links: Sequence[str], framing: str, epochs: int,
-           rounds: int, log=print, timer: Callable = cell_timer) -> dict[tuple[Cell, Cell], str]:
+           rounds: int, log=print) -> dict[tuple[Cell, Cell], str]:
     """Throughput of each cell against its neighbour, in alternating rounds, for pairs that trained
     and have no A/B file yet (a pair whose cells are not both done waits); the pairs that could not
     be timed, with why. Each cell's environment is reused, or built again as its cell's was: a matrix
@@ -50,7 +50,7 @@ def run_ab(cells: Sequence[Cell], directory: Path, source: Path, find_links: Seq
             continue
         log(f"A/B {framing}: {before.label} -> {cell.label}, {rounds} rounds ...")
         try:
-            comparison = compare(before, cell, directory, source, find_links, framing, epochs, rounds, timer)
+            comparison = compare(before, cell, directory, source, find_links, framing, epochs, rounds)
         except (CellError, abtest.MeasureError) as error:
             unmeasured[(before, cell)] = str(error)
             log(f"  {before.label} -> {cell.label}: {error}")
