@@ -1,6 +1,7 @@
 """Where a framing does not show, in some environment and range of releases, what the tutorial
 reported, or Keras breaks one of the contracts the tutorial relies on (alphabench.contracts): what
-it breaks and why, as far as the cause was traced.
+it breaks and why, as far as the cause was traced. Also where a backend release trains a framing
+slower than the one before it (KnownSlowdown, judged by alphabench.matrix's A/B pairs).
 
 A deviation records the Keras releases it was measured on, as data: `measured_bad`, where it
 showed, and `measured_good`, where it did not (a fix). It holds from its first measured bad release
@@ -321,4 +322,45 @@ def known_deviation(environment: str, subject: str, check: str, keras_version: s
             found = deviation.expectation(keras_version)
             if found is not None:
                 return found
+    return None
+
+
+@dataclass(frozen=True)
+class KnownSlowdown:
+    """A backend release that trains a framing slower than the release before it, timed A/B with Keras
+    held. A matrix pair whose backend upgrade crosses it (before on `last_fast` or older, after on
+    `first_slow` or newer) is expected to be slower: alphabench.matrix says so, with this cause, and
+    does not fail. Nothing of the pair's own is excused: a pair that does not cross it is judged as
+    any other, and one that does is still timed and shown with its ratio."""
+
+    backend: str  # tensorflow, jax or torch
+    framing: str
+    last_fast: str  # the backend release before it (the index lists none between the two)
+    first_slow: str
+    why: str
+
+    def crossed_by(self, backend: str, framing: str, before: str, after: str) -> bool:
+        if (backend, framing) != (self.backend, self.framing):
+            return False
+        return Version(before) <= Version(self.last_fast) and Version(self.first_slow) <= Version(after)
+
+
+KNOWN_SLOWDOWNS = (
+    KnownSlowdown(
+        "jax", "one_char", "0.4.31", "0.4.33",
+        "XLA:CPU's thunk runtime, as jaxlib 0.4.33 runs it (0.4.32 was withdrawn), runs one_char's "
+        "batch-1 train steps slower: with XLA_FLAGS=--xla_cpu_use_thunk_runtime=false on both sides the "
+        "slowdown is gone, with jax's CPU async dispatch (new by default in the same releases) off it stays. "
+        "Not Keras's: with jax held, Keras 3.6.0 trains as fast as 3.5.0 (README, 'Breaks the matrix "
+        "found', has the A/B figures)",
+    ),
+)
+
+
+def known_slowdown(backend: str, framing: str, before: str, after: str) -> KnownSlowdown | None:
+    """The known slowdown that an upgrade of `backend` from release `before` to `after` crosses for
+    `framing`; or None."""
+    for slowdown in KNOWN_SLOWDOWNS:
+        if slowdown.crossed_by(backend, framing, before, after):
+            return slowdown
     return None

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from alphabench import abtest, atomic, baseline
+from alphabench import abtest, atomic, baseline, deviations
 from alphabench.errors import UsageError
 from alphabench.matrix.cells import CELL_SCHEMA_VERSION, Cell, parse_cell
 from alphabench.results import Baseline
@@ -87,8 +87,24 @@ class ThroughputAB:
     def comparison(self) -> abtest.Comparison:
         return abtest.Comparison(self.pairs)
 
+    @property
+    def known_slowdown(self) -> deviations.KnownSlowdown | None:
+        """The known backend slowdown this pair's upgrade crosses, if it is slower; None otherwise."""
+        if not (self.comparison.slower and self.before.backend == self.after.backend):
+            return None
+        return deviations.known_slowdown(self.after.backend, self.framing, self.before.backend_version,
+                                         self.after.backend_version)
+
+    @property
+    def regressed(self) -> bool:
+        """Slower by abtest's rule, and not explained by a known slowdown: this fails the matrix."""
+        return self.comparison.slower and self.known_slowdown is None
+
     def line(self) -> str:
-        return f"{self.framing} throughput: {self.comparison.line(self.before.label, self.after.label)}"
+        slowdown = self.known_slowdown
+        known = (f" (expected: {slowdown.backend} {slowdown.first_slow} is slower than {slowdown.last_fast}, "
+                 f"a known slowdown: {slowdown.why})") if slowdown else ""
+        return f"{self.framing} throughput: {self.comparison.line(self.before.label, self.after.label)}{known}"
 
     @classmethod
     def from_dict(cls, document: dict) -> ThroughputAB:

@@ -53,11 +53,12 @@ def markdown(judged: Judged, results: Mapping[Cell, CellResult], ab: Mapping[tup
         if comparison is None:
             throughput = "-" if paired[cell] is None else "not measured"
         else:
-            slower = comparison.comparison.slower
             low, high = comparison.comparison.interval()
-            throughput = f"{'**SLOWER** ' if slower else ''}{comparison.comparison.ratio:.2f}x [{low:.2f}-{high:.2f}]"
-            if slower:
-                findings.append(f"- {cell.label}: REGRESSION {comparison.line()}")
+            shown = _throughput_shown(comparison)
+            word = {REGRESSION: "**SLOWER** ", EXPECTED: "slower, expected: "}.get(shown, "")
+            throughput = f"{word}{comparison.comparison.ratio:.2f}x [{low:.2f}-{high:.2f}]"
+            if shown != PASS:
+                findings.append(f"- {cell.label}: {shown.upper()} {comparison.line()}")
         columns = [SYMBOLS[shown_as(verdicts[s])] if s in verdicts else "" for s in subjects]
         minutes = f"{results[cell].seconds / 60:.1f}"
         rows.append(f"| {cell.label} | " + " | ".join(columns) + f" | {throughput} | {minutes} | {_machine(results[cell], comparison)} |")
@@ -65,6 +66,11 @@ def markdown(judged: Judged, results: Mapping[Cell, CellResult], ab: Mapping[tup
             for line in lines(judged_subject):
                 findings.append(f"- {cell.label}, {subject} ({shown_as(judged_subject)}): {line}")
     return "\n".join(rows + ["", f"Findings ({len(findings)}):", ""] + (findings or ["none"])) + "\n"
+
+
+def _throughput_shown(comparison: ThroughputAB) -> str:
+    """PASS, EXPECTED (slower by a known slowdown) or REGRESSION."""
+    return REGRESSION if comparison.regressed else EXPECTED if comparison.comparison.slower else PASS
 
 
 def _machine(result: CellResult, comparison: ThroughputAB | None) -> str:
@@ -136,7 +142,7 @@ def throughput_picture(ab: Mapping[tuple[Cell, Cell], ThroughputAB], path: str |
         intervals = [c.comparison.interval() for c in comparisons]
         below = [ratio - low for ratio, (low, _) in zip(ratios, intervals)]
         above = [high - ratio for ratio, (_, high) in zip(ratios, intervals)]
-        colours = [COLOURS[REGRESSION] if c.comparison.slower else COLOURS[PASS] for c in comparisons]
+        colours = [COLOURS[_throughput_shown(c)] for c in comparisons]
         positions = range(len(comparisons))
         axis.errorbar(positions, ratios, yerr=[below, above], fmt="none", ecolor="black", capsize=3, linewidth=1)
         axis.scatter(positions, ratios, c=colours, zorder=3)

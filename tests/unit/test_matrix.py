@@ -474,6 +474,29 @@ def test_matrix_merge_of_a_run_directory_shows_and_judges_its_ab_files_and_passe
     assert (tmp_path / "out" / "matrix-throughput.png").exists()
 
 
+def test_a_pair_slower_by_a_known_backend_slowdown_is_expected_and_any_other_slower_pair_regresses():
+    """jax 0.4.33 trains one_char slower than 0.4.31 with Keras held (deviations.KNOWN_SLOWDOWNS): a
+    pair whose jax upgrade crosses it is slower as expected, said with its cause; a pair as slow that
+    does not cross it, or on another backend, is a regression, and a crossing pair that is not slower
+    is simply ok."""
+    def pair(before, after, ratio):
+        comparison = ThroughputAB(parse_cell(before), parse_cell(after), "one_char", ((100.0, 100.0 * ratio),) * 8, 30)
+        return (comparison.before, comparison.after), comparison
+
+    crossing = pair("keras==3.5.0/jax==0.4.31", "keras==3.6.0/jax==0.4.34", 0.66)
+    later = pair("keras==3.6.0/jax==0.4.34", "keras==3.7.0/jax==0.4.35", 0.66)
+    other_backend = pair("keras==3.5.0/tensorflow==2.17.1", "keras==3.6.0/tensorflow==2.18.1", 0.66)
+    not_slower = pair("keras==3.5.0/jax==0.4.31", "keras==3.6.0/jax==0.4.34", 0.98)
+    ab = dict([crossing, later, other_backend])
+    matrix = judging.MatrixVerdict({cell: {} for key in ab for cell in key}, ab)
+    assert sorted(c.label for c in matrix.regressions) == ["Keras 3.6.0 / tensorflow 2.18.1",
+                                                             "Keras 3.7.0 / jax 0.4.35"]
+    assert not crossing[1].regressed and "expected: jax 0.4.33 is slower than 0.4.31" in crossing[1].line()
+    assert later[1].regressed and "expected" not in later[1].line()
+    assert not_slower[1].known_slowdown is None and not not_slower[1].regressed
+    assert matrix.exit_status == 1
+
+
 def test_an_unexpected_pass_fails_the_matrix_unless_the_user_chooses_warn(tmp_path, capsys):
     """fit_reshuffles was measured broken on Keras 3.5.0 / TensorFlow: a cell keeping it passes
     unexpectedly. Said either way; with --unexpected-pass warn it does not fail the matrix."""
