@@ -190,11 +190,14 @@ class Comparison:
         """`alphabench ab`'s: 1 when B is slower (a regression), else 0."""
         return 1 if self.slower else 0
 
-    def line(self, a: str, b: str) -> str:
-        verdict = "REGRESSION" if self.slower else "ok"
+    def line(self, a: str, b: str, known_cause: str = "") -> str:
+        """The verdict in one line; `known_cause`: why B is known to be slower (a slower B is then
+        said as expected, with it)."""
+        verdict = ("slower, as expected" if known_cause else "REGRESSION") if self.slower else "ok"
+        known = f"; expected: {known_cause}" if known_cause and self.slower else ""
         return (f"{verdict}: {b} trains at {self.ratio:.2f}x the throughput of {a} (median of {len(self.pairs)} "
                 f"alternating rounds; one-sided Wilcoxon p = {self.p_value:.2g}; fails below "
-                f"1/{SLOWDOWN:g} at p <= {FALSE_ALARM_BUDGET:g})")
+                f"1/{SLOWDOWN:g} at p <= {FALSE_ALARM_BUDGET:g}{known})")
 
 
 def add_commands(commands) -> None:

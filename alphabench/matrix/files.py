@@ -102,9 +102,9 @@ class ThroughputAB:
 
     def line(self) -> str:
         slowdown = self.known_slowdown
-        known = (f" (expected: {slowdown.backend} {slowdown.first_slow} is slower than {slowdown.last_fast}, "
-                 f"a known slowdown: {slowdown.why})") if slowdown else ""
-        return f"{self.framing} throughput: {self.comparison.line(self.before.label, self.after.label)}{known}"
+        cause = (f"{slowdown.backend} {slowdown.first_slow} trains it slower than {slowdown.last_fast}, a known "
+                 f"slowdown: {slowdown.why}") if slowdown else ""
+        return f"{self.framing} throughput: {self.comparison.line(self.before.label, self.after.label, cause)}"
 
     @classmethod
     def from_dict(cls, document: dict) -> ThroughputAB:

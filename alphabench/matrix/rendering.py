@@ -58,7 +58,7 @@ def markdown(judged: Judged, results: Mapping[Cell, CellResult], ab: Mapping[tup
             word = {REGRESSION: "**SLOWER** ", EXPECTED: "slower, expected: "}.get(shown, "")
             throughput = f"{word}{comparison.comparison.ratio:.2f}x [{low:.2f}-{high:.2f}]"
             if shown != PASS:
-                findings.append(f"- {cell.label}: {shown.upper()} {comparison.line()}")
+                findings.append(f"- {cell.label}: {SYMBOLS[shown].upper()} {comparison.line()}")
         columns = [SYMBOLS[shown_as(verdicts[s])] if s in verdicts else "" for s in subjects]
         minutes = f"{results[cell].seconds / 60:.1f}"
         rows.append(f"| {cell.label} | " + " | ".join(columns) + f" | {throughput} | {minutes} | {_machine(results[cell], comparison)} |")
