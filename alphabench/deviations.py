@@ -330,8 +330,9 @@ class KnownSlowdown:
     """A backend release that trains a framing slower than the release before it, timed A/B with Keras
     held. A matrix pair whose backend upgrade crosses it (before on `last_fast` or older, after on
     `first_slow` or newer) is expected to be slower: alphabench.matrix says so, with this cause, and
-    does not fail. Nothing of the pair's own is excused: a pair that does not cross it is judged as
-    any other, and one that does is still timed and shown with its ratio."""
+    does not fail. A pair that does not cross it is judged as any other; one that does is excused
+    whatever else slowed it (a Keras slowdown in the same pair hides behind it; its ratio is still
+    shown), so a slowdown is recorded only as measured with Keras held, between adjacent releases."""
 
     backend: str  # tensorflow, jax or torch
     framing: str
