@@ -151,7 +151,7 @@ def throughput_picture(ab: Mapping[tuple[Cell, Cell], ThroughputAB], path: str |
         axis.set_xticks(list(positions), [c.after.keras_version for c in comparisons], rotation=45, fontsize=7)
         axis.set_ylabel("throughput vs\nprevious release", fontsize=7)
         axis.set_title(f"{line[0]} on {line[1]} ({comparisons[0].framing}; dashed: 1/{SLOWDOWN:g}, a regression "
-                       f"below it if significant)", fontsize=8)
+                       f"below it if significant; grey: slower, as a known slowdown expects)", fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=90)
     plt.close(figure)
