@@ -1,7 +1,8 @@
 """Where a framing does not show, in some environment and range of releases, what the tutorial
 reported, or Keras breaks one of the contracts the tutorial relies on (alphabench.contracts): what
-it breaks and why, as far as the cause was traced. Also where a backend release trains a framing
-slower than the one before it (KnownSlowdown, judged by alphabench.matrix's A/B pairs).
+it breaks and why, as far as the cause was traced. Also where a release of Keras or of a backend
+trains a framing slower than the one before it (KnownSlowdown, judged by alphabench.matrix's A/B
+pairs).
 
 A deviation records the Keras releases it was measured on, as data: `measured_bad`, where it
 showed, and `measured_good`, where it did not (a fix). It holds from its first measured bad release
@@ -328,41 +329,59 @@ def known_deviation(environment: str, subject: str, check: str, keras_version: s
 
 @dataclass(frozen=True)
 class KnownSlowdown:
-    """A backend release that trains a framing slower than the release before it, timed A/B with Keras
-    held. A matrix pair whose backend upgrade crosses it (before on `last_fast` or older, after on
-    `first_slow` or newer) is expected to be slower: alphabench.matrix says so, with this cause, and
-    does not fail. A pair that does not cross it is judged as any other; one that does is excused
-    whatever else slowed it (a Keras slowdown in the same pair hides behind it; its ratio is still
-    shown), so a slowdown is recorded only as measured with Keras held, between adjacent releases."""
+    """A release of Keras or of a backend that trains a framing slower than the release before it,
+    timed A/B with everything else held. A matrix pair whose upgrade of that package crosses it
+    (before on `last_fast` or older, after on `first_slow` or newer) is expected to be slower:
+    alphabench.matrix says so, with this cause, and does not fail. A pair that does not cross it is
+    judged as any other; one that does is excused whatever else slowed it (another slowdown in the
+    same pair hides behind it; its ratio is still shown), so a slowdown is recorded only as measured
+    with the rest held, between adjacent releases."""
 
-    backend: str  # tensorflow, jax or torch
+    backend: str  # tensorflow, jax or torch: what it trains on
     framing: str
-    last_fast: str  # the backend release before it (the index lists none between the two)
+    package: str  # whose release slowed it: "keras", or the backend itself
+    last_fast: str  # that package's release before it (the index lists none between the two)
     first_slow: str
     why: str
 
-    def crossed_by(self, backend: str, framing: str, before: str, after: str) -> bool:
-        if (backend, framing) != (self.backend, self.framing):
+    def crossed_by(self, backend: str, framing: str, upgrades: dict[str, tuple[str, str]]) -> bool:
+        """upgrades: package -> (release before, release after) of a pair's upgrade."""
+        if (backend, framing) != (self.backend, self.framing) or self.package not in upgrades:
             return False
+        before, after = upgrades[self.package]
         return Version(before) <= Version(self.last_fast) and Version(self.first_slow) <= Version(after)
+
+    @property
+    def release(self) -> str:
+        """'Keras 3.12.0', 'jax 0.4.33'."""
+        return f"{'Keras' if self.package == 'keras' else self.package} {self.first_slow}"
 
 
 KNOWN_SLOWDOWNS = (
     KnownSlowdown(
-        "jax", "one_char", "0.4.31", "0.4.33",
+        "jax", "one_char", "jax", "0.4.31", "0.4.33",
         "XLA:CPU's thunk runtime, as jaxlib 0.4.33 runs it (0.4.32 was withdrawn), runs one_char's "
         "batch-1 train steps slower: with XLA_FLAGS=--xla_cpu_use_thunk_runtime=false on both sides the "
         "slowdown is gone, with jax's CPU async dispatch (new by default in the same releases) off it stays. "
         "Not Keras's: with jax held, Keras 3.6.0 trains as fast as 3.5.0 (README, 'Breaks the matrix "
         "found', has the A/B figures)",
     ),
+    KnownSlowdown(
+        "torch", "one_char", "keras", "3.11.3", "3.12.0",
+        "Keras 3.12.0 flattens and maps its nested structures on the torch backend with "
+        "torch.utils._pytree, in Python (keras/src/tree/torchtree_impl.py, added for torch.compile by "
+        "keras-team/keras#21661), where 3.11 used optree's C implementation, and one_char's batch-1 "
+        "steps make many such calls each. Not torch's: torch held at 2.13.0; with optree_impl loaded "
+        "in torchtree_impl's place, 3.12.0 is not slower than 3.11.3 (README, 'Breaks the matrix found', "
+        "has the A/B figures and the profile)",
+    ),
 )
 
 
-def known_slowdown(backend: str, framing: str, before: str, after: str) -> KnownSlowdown | None:
-    """The known slowdown that an upgrade of `backend` from release `before` to `after` crosses for
-    `framing`; or None."""
+def known_slowdown(backend: str, framing: str, upgrades: dict[str, tuple[str, str]]) -> KnownSlowdown | None:
+    """The known slowdown that an upgrade on `backend` crosses for `framing`, or None. upgrades:
+    package ("keras" or the backend) -> (release before, release after)."""
     for slowdown in KNOWN_SLOWDOWNS:
-        if slowdown.crossed_by(backend, framing, before, after):
+        if slowdown.crossed_by(backend, framing, upgrades):
             return slowdown
     return None

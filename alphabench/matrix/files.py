@@ -89,11 +89,13 @@ class ThroughputAB:
 
     @property
     def known_slowdown(self) -> deviations.KnownSlowdown | None:
-        """The known backend slowdown this pair's upgrade crosses, if it is slower; None otherwise."""
-        if not (self.comparison.slower and self.before.backend == self.after.backend):
+        """The known Keras or backend slowdown this pair's upgrade crosses, if it is slower; None otherwise."""
+        if not (self.comparison.slower and self.before.line == self.after.line):
             return None
-        return deviations.known_slowdown(self.after.backend, self.framing, self.before.backend_version,
-                                         self.after.backend_version)
+        keras_package = self.after.line[0]  # keras-nightly is a keras release; tf-keras has its own
+        return deviations.known_slowdown(self.after.backend, self.framing, {
+            keras_package: (self.before.keras_version, self.after.keras_version),
+            self.after.backend: (self.before.backend_version, self.after.backend_version)})
 
     @property
     def regressed(self) -> bool:
@@ -102,7 +104,7 @@ class ThroughputAB:
 
     def line(self) -> str:
         slowdown = self.known_slowdown
-        cause = (f"{slowdown.backend} {slowdown.first_slow} trains it slower than {slowdown.last_fast}, a known "
+        cause = (f"{slowdown.release} trains it slower than {slowdown.last_fast}, a known "
                  f"slowdown: {slowdown.why}") if slowdown else ""
         return f"{self.framing} throughput: {self.comparison.line(self.before.label, self.after.label, cause)}"
 

@@ -474,19 +474,21 @@ def test_matrix_merge_of_a_run_directory_shows_and_judges_its_ab_files_and_passe
     assert (tmp_path / "out" / "matrix-throughput.png").exists()
 
 
+def _timed_pair(before: str, after: str, ratio: float) -> tuple[tuple[Cell, Cell], ThroughputAB]:
+    """A neighbouring pair's one_char A/B whose 8 rounds each read `ratio`, keyed as a MatrixVerdict's."""
+    comparison = ThroughputAB(parse_cell(before), parse_cell(after), "one_char", ((100.0, 100.0 * ratio),) * 8, 30)
+    return (comparison.before, comparison.after), comparison
+
+
 def test_a_pair_slower_by_a_known_backend_slowdown_is_expected_and_any_other_slower_pair_regresses():
     """jax 0.4.33 trains one_char slower than 0.4.31 with Keras held (deviations.KNOWN_SLOWDOWNS): a
     pair whose jax upgrade crosses it is slower as expected, said with its cause; a pair as slow that
     does not cross it, or on another backend, is a regression, and a crossing pair that is not slower
     is simply ok."""
-    def pair(before, after, ratio):
-        comparison = ThroughputAB(parse_cell(before), parse_cell(after), "one_char", ((100.0, 100.0 * ratio),) * 8, 30)
-        return (comparison.before, comparison.after), comparison
-
-    crossing = pair("keras==3.5.0/jax==0.4.31", "keras==3.6.0/jax==0.4.34", 0.66)
-    later = pair("keras==3.6.0/jax==0.4.34", "keras==3.7.0/jax==0.4.35", 0.66)
-    other_backend = pair("keras==3.5.0/tensorflow==2.17.1", "keras==3.6.0/tensorflow==2.18.1", 0.66)
-    not_slower = pair("keras==3.5.0/jax==0.4.31", "keras==3.6.0/jax==0.4.34", 0.98)
+    crossing = _timed_pair("keras==3.5.0/jax==0.4.31", "keras==3.6.0/jax==0.4.34", 0.66)
+    later = _timed_pair("keras==3.6.0/jax==0.4.34", "keras==3.7.0/jax==0.4.35", 0.66)
+    other_backend = _timed_pair("keras==3.5.0/tensorflow==2.17.1", "keras==3.6.0/tensorflow==2.18.1", 0.66)
+    not_slower = _timed_pair("keras==3.5.0/jax==0.4.31", "keras==3.6.0/jax==0.4.34", 0.98)
     ab = dict([crossing, later, other_backend])
     matrix = judging.MatrixVerdict({cell: {} for key in ab for cell in key}, ab)
     assert sorted(c.label for c in matrix.regressions) == ["Keras 3.6.0 / tensorflow 2.18.1",
@@ -498,6 +500,20 @@ def test_a_pair_slower_by_a_known_backend_slowdown_is_expected_and_any_other_slo
     assert "expected" not in later[1].line()
     assert not_slower[1].known_slowdown is None and not not_slower[1].regressed
     assert matrix.exit_status == 1
+
+
+def test_a_pair_whose_keras_upgrade_crosses_a_known_keras_slowdown_is_expected_on_its_backend_alone():
+    """Keras 3.12.0 trains one_char slower than 3.11.3 on torch, torch held: a torch pair whose Keras
+    upgrade crosses it, to a release or a nightly, is slower as expected, said with its cause; the
+    same Keras upgrade on JAX, and a later torch pair as slow, are regressions."""
+    crossing = _timed_pair("keras==3.11.3/torch==2.13.0+cpu", "keras==3.12.4/torch==2.13.0+cpu", 0.5)
+    to_nightly = _timed_pair("keras==3.11.3/torch==2.13.0+cpu",
+                             "keras-nightly==3.16.0.dev2026102704/torch==2.13.0+cpu", 0.5)
+    later = _timed_pair("keras==3.12.4/torch==2.13.0+cpu", "keras==3.13.2/torch==2.13.0+cpu", 0.5)
+    on_jax = _timed_pair("keras==3.11.3/jax==0.7.0", "keras==3.12.4/jax==0.7.2", 0.5)
+    assert not crossing[1].regressed and not to_nightly[1].regressed
+    assert "expected: Keras 3.12.0 trains it slower than 3.11.3, a known slowdown: Keras 3.12.0 flattens" in crossing[1].line()
+    assert later[1].regressed and on_jax[1].regressed
 
 
 def test_an_unexpected_pass_fails_the_matrix_unless_the_user_chooses_warn(tmp_path, capsys):
