@@ -92,7 +92,7 @@ def test_a_known_deviation_holds_from_its_first_measured_bad_release_to_its_firs
     assert kind("keras3-torch", "stateful", "3.8.0") == MEASURED
     assert kind("keras3-torch", "stateful", "3.13.2") is None  # measured good: a failure there is a regression
     assert kind("keras3-torch", "stateful", "3.11.0") is None  # between two releases measured good
-    assert kind("keras3-torch", "stateful", "3.5.0") == INSIDE  # between 3.0.5 (bad) and 3.8.0 (bad)
+    assert kind("keras3-torch", "stateful", "3.4.0") == INSIDE  # between 3.3.3 (bad) and 3.4.1 (bad)
     assert kind("keras3-torch", "stateful", "3.14.0") == MEASURED
     assert kind("keras3-torch", "stateful", "3.16.0.dev2026102704") is None
     assert kind("keras3-torch", "stateful", "3.16.0") is None  # newer than a good release: fixed
