@@ -2,7 +2,10 @@
 # implementation; load optree_impl's code under that name instead, before anything registers a node
 # class, so that this interpreter's Keras runs with the tree implementation 3.11 used. Used by putting
 # this directory first on PYTHONPATH (README, 'Breaks the matrix found': the torch slowdown's cause).
-import importlib.abc, importlib.util, sys
+import importlib.abc
+import importlib.util
+import sys
+
 
 class _OptreeForTorchtree(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
@@ -13,5 +16,6 @@ class _OptreeForTorchtree(importlib.abc.MetaPathFinder):
             if spec is not None:
                 return spec
         return None
+
 
 sys.meta_path.insert(0, _OptreeForTorchtree())
