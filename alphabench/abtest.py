@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from alphabench import options
+from alphabench import deviations, options
 from alphabench.errors import UsageError
 from alphabench.framings import get_framing
 from alphabench.results import Fingerprint
@@ -152,7 +152,12 @@ class Timer:
 
 @dataclass(frozen=True)
 class Comparison:
+    """B's throughput against A's, one pair a round. `known_slowdown`: the known Keras or backend
+    slowdown that going from A's environment to B's crosses (known_slowdown()), if any: a slower B is
+    then expected, said with its cause, and is no regression."""
+
     pairs: tuple[tuple[float, float], ...]
+    known_slowdown: deviations.KnownSlowdown | None = None
 
     @property
     def ratio(self) -> float:
@@ -186,18 +191,33 @@ class Comparison:
         return self.p_value <= FALSE_ALARM_BUDGET and self.ratio < 1 / SLOWDOWN
 
     @property
-    def exit_status(self) -> int:
-        """`alphabench ab`'s: 1 when B is slower (a regression), else 0."""
-        return 1 if self.slower else 0
+    def regressed(self) -> bool:
+        """Slower by the rule, and not explained by a known slowdown."""
+        return self.slower and self.known_slowdown is None
 
-    def line(self, a: str, b: str, known_cause: str = "") -> str:
-        """The verdict in one line; `known_cause`: why B is known to be slower (a slower B is then
-        said as expected, with it)."""
-        verdict = ("slower, as expected" if known_cause else "REGRESSION") if self.slower else "ok"
-        known = f"; expected: {known_cause}" if known_cause and self.slower else ""
+    @property
+    def exit_status(self) -> int:
+        """`alphabench ab`'s: 1 when B regressed, else 0."""
+        return 1 if self.regressed else 0
+
+    def line(self, a: str, b: str) -> str:
+        """The verdict in one line, with a known slowdown's cause when it explains a slower B."""
+        verdict = "REGRESSION" if self.regressed else "slower, as expected" if self.slower else "ok"
+        known = f"; expected: {self.known_slowdown.cause}" if self.slower and self.known_slowdown else ""
         return (f"{verdict}: {b} trains at {self.ratio:.2f}x the throughput of {a} (median of {len(self.pairs)} "
                 f"alternating rounds; one-sided Wilcoxon p = {self.p_value:.2g}; fails below "
                 f"1/{SLOWDOWN:g} at p <= {FALSE_ALARM_BUDGET:g}{known})")
+
+
+def known_slowdown(framing: str, before: Fingerprint, after: Fingerprint) -> deviations.KnownSlowdown | None:
+    """The known slowdown of `framing` that upgrading from `before`'s environment to `after`'s crosses;
+    None also where the two are not one line of Keras on one backend (no upgrade of each other)."""
+    if before.environment != after.environment:
+        return None
+    keras_line = "keras" if after.keras_flavour == "keras3" else "tf-keras"
+    return deviations.known_slowdown(after.backend, framing, keras_line,
+                                     (before.keras_version, before.backend_version),
+                                     (after.keras_version, after.backend_version))
 
 
 def add_commands(commands) -> None:
@@ -251,8 +271,9 @@ def ab_command(args) -> int:
                                 args.rounds)
     finally:
         print(file=sys.stderr)  # the progress line ends before an error or the results
-    comparison = Comparison(tuple(pairs))
+    before, after = measured[args.other_python], measured[sys.executable]
+    comparison = Comparison(tuple(pairs), known_slowdown(args.framing, before.environment, after.environment))
     for a, b in pairs:
         print(f"round: {a:.1f} -> {b:.1f} steps/s ({b / a:.2f}x)")
-    print(comparison.line(measured[args.other_python].description, measured[sys.executable].description))
+    print(comparison.line(before.description, after.description))
     return comparison.exit_status

@@ -358,6 +358,11 @@ class KnownSlowdown:
         """'Keras 3.12.0', 'jax 0.4.33'."""
         return f"{'Keras' if self.package == 'keras' else self.package} {self.first_slow}"
 
+    @property
+    def cause(self) -> str:
+        """What a slower pair that crosses it is told."""
+        return f"{self.release} trains it slower than {self.last_fast}, a known slowdown: {self.why}"
+
 
 KNOWN_SLOWDOWNS = (
     KnownSlowdown(
@@ -380,9 +385,11 @@ KNOWN_SLOWDOWNS = (
 )
 
 
-def known_slowdown(backend: str, framing: str, upgrades: dict[str, tuple[str, str]]) -> KnownSlowdown | None:
-    """The known slowdown that an upgrade on `backend` crosses for `framing`, or None. upgrades:
-    package ("keras" or the backend) -> (release before, release after)."""
+def known_slowdown(backend: str, framing: str, keras_line: str, before: tuple[str, str],
+                   after: tuple[str, str]) -> KnownSlowdown | None:
+    """The known slowdown of `framing` that an upgrade on `backend` crosses, or None. keras_line: "keras"
+    (Keras 3's releases and nightlies) or "tf-keras"; before, after: (Keras release, backend release)."""
+    upgrades = {keras_line: (before[0], after[0]), backend: (before[1], after[1])}
     for slowdown in KNOWN_SLOWDOWNS:
         if slowdown.crossed_by(backend, framing, upgrades):
             return slowdown

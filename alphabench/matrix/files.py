@@ -10,6 +10,7 @@ import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from alphabench import abtest, atomic, baseline, deviations
@@ -83,30 +84,16 @@ class ThroughputAB:
     epochs: int | None = None
     machine: str | None = None  # Fingerprint.machine of the rounds; None in files made before it was kept
 
-    @property
+    @cached_property  # its Wilcoxon test is asked for again by each verdict and table
     def comparison(self) -> abtest.Comparison:
-        return abtest.Comparison(self.pairs)
-
-    @property
-    def known_slowdown(self) -> deviations.KnownSlowdown | None:
-        """The known Keras or backend slowdown this pair's upgrade crosses, if it is slower; None otherwise."""
-        if not (self.comparison.slower and self.before.line == self.after.line):
-            return None
-        keras_package = self.after.line[0]  # keras-nightly is a keras release; tf-keras has its own
-        return deviations.known_slowdown(self.after.backend, self.framing, {
-            keras_package: (self.before.keras_version, self.after.keras_version),
-            self.after.backend: (self.before.backend_version, self.after.backend_version)})
-
-    @property
-    def regressed(self) -> bool:
-        """Slower by abtest's rule, and not explained by a known slowdown: this fails the matrix."""
-        return self.comparison.slower and self.known_slowdown is None
+        """With the known slowdown this pair's upgrade crosses, if any (none between two lines)."""
+        b, a = self.before, self.after
+        known = deviations.known_slowdown(a.backend, self.framing, a.line[0], (b.keras_version, b.backend_version),
+                                          (a.keras_version, a.backend_version)) if b.line == a.line else None
+        return abtest.Comparison(self.pairs, known)
 
     def line(self) -> str:
-        slowdown = self.known_slowdown
-        cause = (f"{slowdown.release} trains it slower than {slowdown.last_fast}, a known "
-                 f"slowdown: {slowdown.why}") if slowdown else ""
-        return f"{self.framing} throughput: {self.comparison.line(self.before.label, self.after.label, cause)}"
+        return f"{self.framing} throughput: {self.comparison.line(self.before.label, self.after.label)}"
 
     @classmethod
     def from_dict(cls, document: dict) -> ThroughputAB:

@@ -141,7 +141,7 @@ class MatrixVerdict:
             if failed and cell not in self.errors:
                 found[cell] = failed
         for (_, after), comparison in self.ab.items():
-            if after in self.cells and after not in self.errors and comparison.regressed:
+            if after in self.cells and after not in self.errors and comparison.comparison.regressed:
                 found.setdefault(after, []).append(f"{comparison.framing} throughput")
         return found
 

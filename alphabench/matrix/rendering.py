@@ -70,7 +70,8 @@ def markdown(judged: Judged, results: Mapping[Cell, CellResult], ab: Mapping[tup
 
 def _throughput_shown(comparison: ThroughputAB) -> str:
     """PASS, EXPECTED (slower by a known slowdown) or REGRESSION."""
-    return REGRESSION if comparison.regressed else EXPECTED if comparison.comparison.slower else PASS
+    timed = comparison.comparison
+    return REGRESSION if timed.regressed else EXPECTED if timed.slower else PASS
 
 
 def _machine(result: CellResult, comparison: ThroughputAB | None) -> str:

@@ -493,12 +493,12 @@ def test_a_pair_slower_by_a_known_backend_slowdown_is_expected_and_any_other_slo
     matrix = judging.MatrixVerdict({cell: {} for key in ab for cell in key}, ab)
     assert sorted(c.label for c in matrix.regressions) == ["Keras 3.6.0 / tensorflow 2.18.1",
                                                              "Keras 3.7.0 / jax 0.4.35"]
-    assert not crossing[1].regressed
+    assert not crossing[1].comparison.regressed
     assert crossing[1].line().startswith("one_char throughput: slower, as expected: Keras 3.6.0 / jax 0.4.34 trains at")
     assert "expected: jax 0.4.33 trains it slower than 0.4.31, a known slowdown: XLA:CPU" in crossing[1].line()
-    assert later[1].regressed and later[1].line().startswith("one_char throughput: REGRESSION: ")
+    assert later[1].comparison.regressed and later[1].line().startswith("one_char throughput: REGRESSION: ")
     assert "expected" not in later[1].line()
-    assert not_slower[1].known_slowdown is None and not not_slower[1].regressed
+    assert not not_slower[1].comparison.regressed and "expected" not in not_slower[1].line()
     assert matrix.exit_status == 1
 
 
@@ -511,9 +511,28 @@ def test_a_pair_whose_keras_upgrade_crosses_a_known_keras_slowdown_is_expected_o
                              "keras-nightly==3.16.0.dev2026102704/torch==2.13.0+cpu", 0.5)
     later = _timed_pair("keras==3.12.4/torch==2.13.0+cpu", "keras==3.13.2/torch==2.13.0+cpu", 0.5)
     on_jax = _timed_pair("keras==3.11.3/jax==0.7.0", "keras==3.12.4/jax==0.7.2", 0.5)
-    assert not crossing[1].regressed and not to_nightly[1].regressed
+    assert not crossing[1].comparison.regressed and not to_nightly[1].comparison.regressed
     assert "expected: Keras 3.12.0 trains it slower than 3.11.3, a known slowdown: Keras 3.12.0 flattens" in crossing[1].line()
-    assert later[1].regressed and on_jax[1].regressed
+    assert later[1].comparison.regressed and on_jax[1].comparison.regressed
+
+
+def test_alphabench_ab_judges_an_upgrade_across_a_known_slowdown_as_the_matrix_does():
+    """`alphabench ab` between two environments of one Keras line and backend says a slower upgrade
+    across a known slowdown is expected, exit 0; the same ratio across none, or between two
+    backends, is a regression."""
+    from alphabench import abtest
+
+    def torch(keras_version: str):
+        return dataclasses.replace(ENVIRONMENT, environment="keras3-torch", backend="torch", backend_version="2.13.0+cpu",
+                                   keras_version=keras_version)
+
+    halved = ((100.0, 50.0),) * 8
+    crossing = abtest.Comparison(halved, abtest.known_slowdown("one_char", torch("3.11.3"), torch("3.12.4")))
+    assert crossing.exit_status == 0 and crossing.line("A", "B").startswith("slower, as expected: B trains at 0.50x")
+    assert "expected: Keras 3.12.0 trains it slower than 3.11.3" in crossing.line("A", "B")
+    assert abtest.known_slowdown("one_char", torch("3.12.4"), torch("3.13.2")) is None
+    assert abtest.known_slowdown("one_char", ENVIRONMENT, torch("3.12.4")) is None
+    assert abtest.Comparison(halved).exit_status == 1
 
 
 def test_an_unexpected_pass_fails_the_matrix_unless_the_user_chooses_warn(tmp_path, capsys):
