@@ -215,18 +215,19 @@ class Selftest:
         judged = [self.session.contract_verdict(contract.name) for contract in CONTRACTS]
         return [failure for v in judged for failure in v.unexpected_failures]
 
-    def inject(self, injection: Injection) -> list[Judgement]:
+    def inject(self, injection: Injection) -> Caught:
         path = self.path_of(injection)
         self.unchanged(injection.framing, path)  # made before the patch
         with injection.patch():
             session, results = self._train(injection.framing, path)
             contracts = self.contract_failures()
-        extra = []
+        extra, comparison = [], None
         if injection.slowdown:
             comparison = self.ab(injection.patch)
-            if comparison.slower:
+            if comparison.regressed:
                 extra.append(verdict.Failure("baseline", comparison.line("unchanged", injection.name), "A/B"))
-        return self.judge(injection.framing, path, session, results, contracts, extra)
+        return Caught(injection, path, tuple(self.judge(injection.framing, path, session, results, contracts, extra)),
+                      comparison)
 
     def ab(self, patch: Callable[[], contextlib.AbstractContextManager] | None) -> abtest.Comparison:
         """The unchanged fast path against the same under `patch` (None: unchanged too), in turns."""
@@ -254,10 +255,12 @@ class Caught:
     injection: Injection
     path: str
     judgements: tuple[Judgement, ...]
+    ab: abtest.Comparison | None = None  # a slowdown's A/B against the unchanged path: what it measured
 
     def cells(self) -> tuple[str, ...]:
         shown = [f"caught: {', '.join(j.rules)}" if j.caught else "MISSED" for j in self.judgements]
-        return (self.injection.name, f"{self.injection.framing} ({self.path})", *shown)
+        measured = f" (A/B: {self.ab.ratio:.2f}x, p = {self.ab.p_value:.2g})" if self.ab else ""
+        return (self.injection.name + measured, f"{self.injection.framing} ({self.path})", *shown)
 
 
 @dataclass(frozen=True)
@@ -305,7 +308,7 @@ def run(test: Selftest, reruns: int, log: Callable[[str], None] = print) -> Outc
     caught = []
     for injection in filter(test.applies, INJECTIONS):
         log(f"injecting: {injection.name} ({injection.framing}) ...")
-        caught.append(Caught(injection, test.path_of(injection), tuple(test.inject(injection))))
+        caught.append(test.inject(injection))
     log(f"rerunning {RERUN_FRAMING} unchanged {reruns} times ...")
     unchanged = tuple(tuple(test.rerun_unchanged()) for _ in range(reruns))
     log(f"A/B: {RERUN_FRAMING} unchanged against itself, {test.ab_rounds} rounds ...")

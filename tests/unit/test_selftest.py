@@ -50,3 +50,7 @@ def test_the_outcome_fails_on_a_missed_injection_or_a_false_alarm_and_tallies_bo
     alarmed = selftest.Outcome((all_caught,), ((caught,),), same)
     assert alarmed.alarms == 1 and alarmed.exit_status == 1
     assert "  FALSE ALARM: line" in alarmed.lines()
+    slowdown = next(i for i in selftest.INJECTIONS if i.slowdown)
+    timed = selftest.Caught(slowdown, "fast", (missed, missed), abtest.Comparison(((100.0, 85.0),) * 8))
+    assert f"| {slowdown.name} (A/B: 0.85x, p = 0.0039) | {slowdown.framing} (fast) | MISSED | MISSED |" in \
+        selftest.Outcome((timed,), (), same).lines()
