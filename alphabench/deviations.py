@@ -332,12 +332,12 @@ def known_deviation(environment: str, subject: str, check: str, keras_version: s
 @dataclass(frozen=True)
 class KnownSlowdown:
     """A release of Keras or of a backend that trains a framing slower than the release before it,
-    timed A/B with everything else held. A matrix pair whose upgrade of that package crosses it
-    (before on `last_fast` or older, after on `first_slow` or newer) is expected to be slower:
-    alphabench.matrix says so, with this cause, and does not fail. A pair that does not cross it is
-    judged as any other; one that does is excused whatever else slowed it (another slowdown in the
-    same pair hides behind it; its ratio is still shown), so a slowdown is recorded only as measured
-    with the rest held, between adjacent releases."""
+    timed A/B with everything else held. A pair (neighbouring matrix cells, or `alphabench ab`'s two
+    environments) whose upgrade of that package crosses it (before on `last_fast` or older, after on
+    `first_slow` or newer) is expected to be slower: abtest.Comparison says so, with this cause, and
+    does not fail. A pair that does not cross it is judged as any other; one that does is excused
+    whatever else slowed it (another slowdown in the same pair hides behind it; its ratio is still
+    shown), so a slowdown is recorded only as measured with the rest held, between adjacent releases."""
 
     backend: str  # tensorflow, jax or torch: what it trains on
     framing: str
