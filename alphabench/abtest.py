@@ -191,6 +191,11 @@ class Comparison:
         return self.p_value <= FALSE_ALARM_BUDGET and self.ratio < 1 / SLOWDOWN
 
     @property
+    def faster(self) -> bool:
+        """B faster than A by the same rule, mirrored (what a fix is to `bisect --throughput`)."""
+        return Comparison(tuple((b, a) for a, b in self.pairs)).slower
+
+    @property
     def regressed(self) -> bool:
         """Slower by the rule, and not explained by a known slowdown."""
         return self.slower and self.known_slowdown is None

@@ -1,6 +1,6 @@
 """`alphabench bisect`: between two Keras releases, the first where a framing breaks (its first bad
 release) or where it is fixed again (its first good one); with --throughput, the first that trains
-slower than the older end (an A/B test against it at each probe, abtest's rule).
+slower than the older end (or, fixing, faster: an A/B test against it at each probe, abtest's rule).
 
 Each probe is one matrix cell (its file kept, so a rerun probes nothing twice). A probe is judged
 by the one verdict (verdict.judge) but read for what it measured, not for what a known deviation
@@ -126,11 +126,16 @@ def bisect(versions: Sequence[str], framing: str, backend: str, directory: Path,
 
 def bisect_throughput(versions: Sequence[str], backend: str, directory: Path, source: Path, framing: str,
                       epochs: int, rounds: int, torch: str, find_links: Sequence[str] = (), log=print,
-                      timer: Callable = cell_timer) -> tuple[str, list[str], ThroughputAB]:
-    """(the first release that trains `framing` slower than versions[0], by abtest's rule; releases
-    probed; its A/B comparison with versions[0]). Each probe is an A/B test against the older end in
-    alternating rounds, so the search assumes a slowdown, once there, stays (as `break` does).
-    UsageError unless the newer end is slower than the older."""
+                      timer: Callable = cell_timer, direction: str = BREAK) -> tuple[str, list[str], ThroughputAB]:
+    """(the first release that trains `framing` slower than versions[0] by abtest's rule, or with
+    direction FIX faster, the rule mirrored; releases probed; its A/B comparison with versions[0]).
+    Each probe is an A/B test against the older end in alternating rounds, so the search assumes a
+    change, once there, stays. UsageError unless the newer end has changed so."""
+    changed_word = "slower" if direction == BREAK else "faster"
+
+    def changed(timed: ThroughputAB) -> bool:
+        return timed.comparison.slower if direction == BREAK else timed.comparison.faster
+
     cells = {version: parse_cell(f"keras=={version}/{backend}", torch) for version in versions}
     compared: dict[str, ThroughputAB] = {}
 
@@ -145,8 +150,8 @@ def bisect_throughput(versions: Sequence[str], backend: str, directory: Path, so
             log(f"  {compared[version].line()}")
         return compared[version]
 
-    if not comparison(versions[-1]).comparison.slower:
-        raise UsageError(f"bisect --throughput needs Keras {versions[-1]} slower than {versions[0]}; "
+    if not changed(comparison(versions[-1])):
+        raise UsageError(f"bisect --throughput needs Keras {versions[-1]} {changed_word} than {versions[0]}; "
                          f"{comparison(versions[-1]).line()}")
-    first, probed = first_changed(versions, lambda version: comparison(version).comparison.slower)
+    first, probed = first_changed(versions, lambda version: changed(comparison(version)))
     return first, probed, comparison(first)

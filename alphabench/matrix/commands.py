@@ -54,7 +54,7 @@ def add_commands(commands) -> None:
 
     bisect_parser = commands.add_parser("bisect", help="find the first Keras release between OLDER and NEWER where a "
                                         "framing breaks (or with --direction fix, where it is fixed), one matrix cell per probe; "
-                                        "with --throughput, where training gets slower, one A/B test per probe")
+                                        "with --throughput, where training gets slower (or faster), one A/B test per probe")
     bisect_parser.add_argument("older", metavar="OLDER", help="a Keras release where the framing passes "
                                "(with --direction fix: fails), e.g. 3.2.1")
     bisect_parser.add_argument("newer", metavar="NEWER", help="a later release where it fails (with --direction fix: passes)")
@@ -65,7 +65,7 @@ def add_commands(commands) -> None:
                                help="the framing whose checks are bisected (with --throughput: timed; default one_char)")
     bisect_parser.add_argument("--throughput", action="store_true",
                                help="the first release that trains slower than OLDER (an A/B test against OLDER "
-                               "at each probe; NEWER must be slower)")
+                               "at each probe; NEWER must be slower), or with --direction fix faster (NEWER faster)")
     bisect_parser.add_argument("--ab-rounds", type=options.positive_int, default=8, metavar="N",
                                help="with --throughput: alternating rounds of each A/B test (default 8)")
     bisect_parser.add_argument("--ab-epochs", type=options.positive_int, default=30, metavar="N",
@@ -175,8 +175,10 @@ def _bisect_command(args) -> int:
     if args.throughput:
         framing = args.framing or "one_char"
         first, probed, comparison = bisect_throughput(versions, backend, Path(args.dir), _source(), framing,
-                                                      args.ab_epochs, args.ab_rounds, args.torch, args.find_links, _log)
-        print(f"{framing} throughput on {args.backend}: first slower release Keras {first} "
+                                                      args.ab_epochs, args.ab_rounds, args.torch, args.find_links, _log,
+                                                      direction=args.direction)
+        found = "first slower release" if args.direction == BREAK else "first faster release"
+        print(f"{framing} throughput on {args.backend}: {found} Keras {first} "
               f"({len(probed)} probes between {versions[0]} and {versions[-1]}, {len(versions)} releases: "
               f"{', '.join(probed) or 'none'})")
         print(f"  {comparison.line()}")

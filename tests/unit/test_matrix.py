@@ -167,6 +167,24 @@ def test_bisect_throughput_finds_the_first_release_slower_than_the_older_end(tmp
                                  log=lambda line: None, timer=timer)
 
 
+def test_bisect_throughput_fixing_finds_the_first_release_faster_than_the_slow_older_end(tmp_path, monkeypatch):
+    # 3.14.0 is slow, 3.14.3 doubles its throughput (a fix): the rule mirrored, each probe against 3.14.0.
+    versions = ["3.14.0", "3.14.1", "3.14.2", "3.14.3", "3.15.0"]
+    monkeypatch.setattr(ab, "ensure_environment", lambda cell, *args: cell.keras_version)
+    noise = iter([1.0, 1.02, 0.99, 1.01] * 100)
+
+    def timer(python, cell, framing, epochs):
+        steps = 100.0 if Version(python) >= Version("3.14.3") else 50.0
+        return contextlib.nullcontext(lambda: types.SimpleNamespace(steps_per_second=steps * next(noise), environment=ENVIRONMENT))
+
+    first, probed, comparison = bisect.bisect_throughput(versions, "tensorflow", tmp_path, tmp_path, "one_char", 30, 8,
+                                                         "2.13.0+cpu", log=lambda line: None, timer=timer, direction="fix")
+    assert first == "3.14.3" and comparison.comparison.faster and not comparison.comparison.slower
+    with pytest.raises(UsageError, match="needs Keras 3.14.1 faster than 3.14.0"):
+        bisect.bisect_throughput(versions[:2], "tensorflow", tmp_path, tmp_path, "one_char", 30, 8, "2.13.0+cpu",
+                                 log=lambda line: None, timer=timer, direction="fix")
+
+
 def test_the_bisect_command_takes_a_direction_and_says_what_it_found(tmp_path, monkeypatch, capsys):
     from alphabench import cli
     from alphabench.matrix import commands
