@@ -193,7 +193,11 @@ class Comparison:
     @property
     def faster(self) -> bool:
         """B faster than A by the same rule, mirrored (what a fix is to `bisect --throughput`)."""
-        return Comparison(tuple((b, a) for a, b in self.pairs)).slower
+        return self._mirrored.slower
+
+    @property
+    def _mirrored(self) -> Comparison:
+        return Comparison(tuple((b, a) for a, b in self.pairs))
 
     @property
     def regressed(self) -> bool:
@@ -206,12 +210,17 @@ class Comparison:
         return 1 if self.regressed else 0
 
     def line(self, a: str, b: str) -> str:
-        """The verdict in one line, with a known slowdown's cause when it explains a slower B."""
-        verdict = "REGRESSION" if self.regressed else "slower, as expected" if self.slower else "ok"
+        """The verdict in one line, with a known slowdown's cause when it explains a slower B; a faster
+        B is said so, with the p-value of the mirrored test that finds it."""
+        if self.faster:
+            verdict, p_value, rule = "ok, faster", self._mirrored.p_value, f"faster beyond {SLOWDOWN:g}x"
+        else:
+            verdict = "REGRESSION" if self.regressed else "slower, as expected" if self.slower else "ok"
+            p_value, rule = self.p_value, f"fails below 1/{SLOWDOWN:g}"
         known = f"; expected: {self.known_slowdown.cause}" if self.slower and self.known_slowdown else ""
         return (f"{verdict}: {b} trains at {self.ratio:.2f}x the throughput of {a} (median of {len(self.pairs)} "
-                f"alternating rounds; one-sided Wilcoxon p = {self.p_value:.2g}; fails below "
-                f"1/{SLOWDOWN:g} at p <= {FALSE_ALARM_BUDGET:g}{known})")
+                f"alternating rounds; one-sided Wilcoxon p = {p_value:.2g}; {rule} at p <= {FALSE_ALARM_BUDGET:g}"
+                f"{known})")
 
 
 def known_slowdown(framing: str, before: Fingerprint, after: Fingerprint) -> deviations.KnownSlowdown | None:

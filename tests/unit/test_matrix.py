@@ -180,6 +180,8 @@ def test_bisect_throughput_fixing_finds_the_first_release_faster_than_the_slow_o
     first, probed, comparison = bisect.bisect_throughput(versions, "tensorflow", tmp_path, tmp_path, "one_char", 30, 8,
                                                          "2.13.0+cpu", log=lambda line: None, timer=timer, direction="fix")
     assert first == "3.14.3" and comparison.comparison.faster and not comparison.comparison.slower
+    assert comparison.line().startswith("one_char throughput: ok, faster: Keras 3.14.3 / tensorflow ")
+    assert "one-sided Wilcoxon p = 0.0039; faster beyond 1.2x at p <= 0.01)" in comparison.line()
     with pytest.raises(UsageError, match="needs Keras 3.14.1 faster than 3.14.0"):
         bisect.bisect_throughput(versions[:2], "tensorflow", tmp_path, tmp_path, "one_char", 30, 8, "2.13.0+cpu",
                                  log=lambda line: None, timer=timer, direction="fix")
