@@ -25,6 +25,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from alphabench import deviations, options
@@ -176,7 +177,7 @@ class Comparison:
             k += 1
         return ratios[k - 1], ratios[n - k]
 
-    @property
+    @cached_property  # asked for by slower, regressed, exit_status and line alike
     def p_value(self) -> float:
         """One-sided: that B is slower than A (exact signed-rank distribution for small samples)."""
         from scipy import stats
@@ -195,7 +196,7 @@ class Comparison:
         """B faster than A by the same rule, mirrored (what a fix is to `bisect --throughput`)."""
         return self._mirrored.slower
 
-    @property
+    @cached_property
     def _mirrored(self) -> Comparison:
         return Comparison(tuple((b, a) for a, b in self.pairs))
 

@@ -30,6 +30,8 @@ from alphabench.matrix.running import run_cell
 # passing every check the older end fails and the newer end passes.
 BREAK, FIX = "break", "fix"
 DIRECTIONS = (BREAK, FIX)
+# What `--throughput` seeks in each direction, against the older end.
+THROUGHPUT_CHANGE = {BREAK: "slower", FIX: "faster"}
 
 
 def first_changed(versions: Sequence[str], changed: Callable[[str], bool]) -> tuple[str, list[str]]:
@@ -131,10 +133,8 @@ def bisect_throughput(versions: Sequence[str], backend: str, directory: Path, so
     direction FIX faster, the rule mirrored; releases probed; its A/B comparison with versions[0]).
     Each probe is an A/B test against the older end in alternating rounds, so the search assumes a
     change, once there, stays. UsageError unless the newer end has changed so."""
-    changed_word = "slower" if direction == BREAK else "faster"
-
     def changed(timed: ThroughputAB) -> bool:
-        return timed.comparison.slower if direction == BREAK else timed.comparison.faster
+        return getattr(timed.comparison, THROUGHPUT_CHANGE[direction])
 
     cells = {version: parse_cell(f"keras=={version}/{backend}", torch) for version in versions}
     compared: dict[str, ThroughputAB] = {}
@@ -151,7 +151,7 @@ def bisect_throughput(versions: Sequence[str], backend: str, directory: Path, so
         return compared[version]
 
     if not changed(comparison(versions[-1])):
-        raise UsageError(f"bisect --throughput needs Keras {versions[-1]} {changed_word} than {versions[0]}; "
+        raise UsageError(f"bisect --throughput needs Keras {versions[-1]} {THROUGHPUT_CHANGE[direction]} than {versions[0]}; "
                          f"{comparison(versions[-1]).line()}")
     first, probed = first_changed(versions, lambda version: changed(comparison(version)))
     return first, probed, comparison(first)

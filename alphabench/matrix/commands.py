@@ -11,7 +11,7 @@ from pathlib import Path
 from alphabench import atomic, options
 from alphabench.errors import UsageError
 from alphabench.matrix.ab import run_ab
-from alphabench.matrix.bisect import BREAK, DIRECTIONS, between, bisect, bisect_throughput
+from alphabench.matrix.bisect import BREAK, DIRECTIONS, THROUGHPUT_CHANGE, between, bisect, bisect_throughput
 from alphabench.matrix.cells import BACKENDS, CELL_PATH, DEFAULT_FRAMINGS, DEFAULT_TORCH, Cell, default_cells, ordered, parse_cells
 from alphabench.matrix.files import cell_file, load_ab, load_cells
 from alphabench.matrix.index import index_versions
@@ -177,8 +177,7 @@ def _bisect_command(args) -> int:
         first, probed, comparison = bisect_throughput(versions, backend, Path(args.dir), _source(), framing,
                                                       args.ab_epochs, args.ab_rounds, args.torch, args.find_links, _log,
                                                       direction=args.direction)
-        found = "first slower release" if args.direction == BREAK else "first faster release"
-        print(f"{framing} throughput on {args.backend}: {found} Keras {first} "
+        print(f"{framing} throughput on {args.backend}: first {THROUGHPUT_CHANGE[args.direction]} release Keras {first} "
               f"({len(probed)} probes between {versions[0]} and {versions[-1]}, {len(versions)} releases: "
               f"{', '.join(probed) or 'none'})")
         print(f"  {comparison.line()}")
