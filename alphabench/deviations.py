@@ -223,10 +223,10 @@ KNOWN_DEVIATIONS = (
         "the source at each end; the ends measured)",
         # 3.9.0 first good (bisect --direction fix 3.8.0 3.13.2) and 3.14.0 first bad again (bisect
         # 3.13.2 3.14.1); the nightly trains it, and no release after 3.15.1 was measured. 3.1.1 to
-        # 3.7.0: the full matrix's cells (docs/matrix).
+        # 3.10.0: the full matrix's cells (docs/matrix) as well.
         measured_bad=("3.0.5", "3.1.1", "3.2.1", "3.3.3", "3.4.1", "3.5.0", "3.6.0", "3.7.0", "3.8.0", "3.14.0",
                       "3.14.1", "3.15.1"),
-        measured_good=("3.9.0", "3.9.1", "3.10.0", "3.11.3", "3.13.2", "3.16.0.dev2026102704"),
+        measured_good=("3.9.0", "3.9.1", "3.9.2", "3.10.0", "3.11.3", "3.13.2", "3.16.0.dev2026102704"),
     ),
     KnownDeviation(
         "keras3-torch", "timestep_window", ("reference",),
@@ -299,7 +299,7 @@ KNOWN_DEVIATIONS = (
         "framing cannot train (the bisects' probes and the full matrix's cells measured both alike)",
         measured_bad=("3.0.5", "3.1.1", "3.2.1", "3.3.3", "3.4.1", "3.5.0", "3.6.0", "3.7.0", "3.8.0", "3.14.0",
                       "3.14.1", "3.15.1"),
-        measured_good=("3.9.0", "3.9.1", "3.10.0", "3.11.3", "3.13.2"),
+        measured_good=("3.9.0", "3.9.1", "3.9.2", "3.10.0", "3.11.3", "3.13.2"),
     ),
     KnownDeviation(
         "keras3-tensorflow", "fit_reshuffles", ("contract",),
