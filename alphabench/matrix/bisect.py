@@ -2,7 +2,8 @@
 release) or where it is fixed again (its first good one); with --throughput, the first that trains
 slower than the older end (or, fixing, faster: an A/B test against it at each probe, abtest's rule).
 
-Each probe is one matrix cell (its file kept, so a rerun probes nothing twice). A probe is judged
+Each probe is one matrix cell (its file kept, so a rerun probes nothing twice); a throughput probe
+is one A/B file (ab/, kept as the evidence the log lines summarise). A probe is judged
 by the one verdict (verdict.judge) but read for what it measured, not for what a known deviation
 expects: the checks that change between the two ends are what is bisected, so a deviation's own
 range can be bounded by bisect both ways (deviations.KnownDeviation's measured_bad and measured_good).
@@ -21,7 +22,7 @@ from alphabench.errors import UsageError
 from alphabench.matrix.ab import cell_timer, compare
 from alphabench.matrix.cells import parse_cell
 from alphabench.matrix.environments import CellError
-from alphabench.matrix.files import ThroughputAB, cell_file, load_cell
+from alphabench.matrix.files import ThroughputAB, cell_file, load_cell, save_ab
 from alphabench.matrix.judging import judge_cell
 from alphabench.matrix.rendering import shown_as
 from alphabench.matrix.running import run_cell
@@ -147,6 +148,7 @@ def bisect_throughput(versions: Sequence[str], backend: str, directory: Path, so
                 compared[version] = compare(before, after, directory, source, find_links, framing, epochs, rounds, timer)
             except (CellError, abtest.MeasureError) as error:
                 raise UsageError(f"cannot probe Keras {version}: {error}") from None
+            save_ab(directory, compared[version])
             log(f"  {compared[version].line()}")
         return compared[version]
 

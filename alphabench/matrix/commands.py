@@ -12,7 +12,8 @@ from alphabench import atomic, options
 from alphabench.errors import UsageError
 from alphabench.matrix.ab import run_ab
 from alphabench.matrix.bisect import BREAK, DIRECTIONS, THROUGHPUT_CHANGE, between, bisect, bisect_throughput
-from alphabench.matrix.cells import BACKENDS, CELL_PATH, DEFAULT_FRAMINGS, DEFAULT_TORCH, Cell, default_cells, ordered, parse_cells
+from alphabench.matrix.cells import (BACKENDS, CELL_PATH, DEFAULT_FRAMINGS, DEFAULT_TORCH, Cell, default_cells, neighbours,
+                                     ordered, parse_cells)
 from alphabench.matrix.files import cell_file, load_ab, load_cells
 from alphabench.matrix.index import index_versions
 from alphabench.matrix.judging import MatrixVerdict, judge_all, lines, reference_baselines
@@ -149,7 +150,11 @@ def _merge_command(args) -> int:
 def _judge_and_report(results, ab, out: Path, args, unmeasured=None) -> MatrixVerdict:
     """Judge the cells (against args.baselines, with args.unexpected_pass), print and write the
     report (matrix.md, its pictures) into `out`, and say which cells erred, regressed or passed
-    unexpectedly: `run` and `merge` alike exit with this verdict's status."""
+    unexpectedly: `run` and `merge` alike exit with this verdict's status. Only the A/B files of
+    neighbouring cells judge the matrix: others (a throughput bisect's probes against its older end,
+    kept in the same --dir) are evidence of their own."""
+    paired = neighbours(results)
+    ab = {(before, after): timed for (before, after), timed in ab.items() if paired.get(after) == before}
     judged = judge_all(results, reference_baselines(args.baselines), args.unexpected_pass)
     print(write_report(judged, results, ab, out), end="")
     _log(f"matrix: {len(results)} cells judged; {out / 'matrix.md'}, {out / 'matrix.png'}")

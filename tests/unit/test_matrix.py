@@ -162,6 +162,10 @@ def test_bisect_throughput_finds_the_first_release_slower_than_the_older_end(tmp
                                                          "2.13.0+cpu", log=lambda line: None, timer=timer)
     assert first == "3.14.2" and comparison.comparison.slower and 0.45 < comparison.comparison.ratio < 0.55
     assert comparison.before.keras_version == "3.14.0" and set(probed) <= set(versions[1:-1])
+    # Each probe's rounds are kept as an A/B file against the older end, the newer end's too.
+    kept = files.load_ab([tmp_path])
+    assert sorted(after.keras_version for _, after in kept) == sorted({*probed, versions[-1]})
+    assert kept[(comparison.before, comparison.after)].pairs == comparison.pairs
     with pytest.raises(UsageError, match="needs Keras 3.14.1 slower than 3.14.0"):
         bisect.bisect_throughput(versions[:2], "tensorflow", tmp_path, tmp_path, "one_char", 30, 8, "2.13.0+cpu",
                                  log=lambda line: None, timer=timer)
@@ -492,6 +496,24 @@ def test_matrix_merge_of_a_run_directory_shows_and_judges_its_ab_files_and_passe
     assert status == 1 and said == ["matrix: REGRESSION Keras 3.6.0 / tensorflow 2.17.0: one_char throughput"]
     assert "**SLOWER** 0.50x" in (tmp_path / "out" / "matrix.md").read_text()
     assert (tmp_path / "out" / "matrix-throughput.png").exists()
+
+
+def test_matrix_merge_judges_neighbouring_pairs_alone_not_a_bisects_probes_kept_beside_them(tmp_path, capsys):
+    """A throughput bisect keeps its probes (each release against the bisect's older end) in ab/ of its
+    --dir, which a matrix run may share: only the A/B of each cell and its neighbour judges and draws
+    the matrix, so a probe across several releases neither fails nor shows as a neighbour's figure."""
+    from alphabench import cli
+
+    for document in (_document(OLD), _document(NEW, environment=UPGRADED)):
+        atomic.write_json(files.cell_file(tmp_path, parse_cell(document["cell"])), document)
+    files.save_ab(tmp_path, _timed_pair(OLD, NEW, 1.0)[1])
+    files.save_ab(tmp_path, _timed_pair("keras==3.3.3/tensorflow==2.17.0", NEW, 0.5)[1])
+    (tmp_path / "baselines").mkdir()
+    status = cli.main(["matrix", "merge", str(tmp_path), "--out", str(tmp_path / "out"),
+                       "--baselines", str(tmp_path / "baselines")])
+    assert status == 0 and "REGRESSION" not in capsys.readouterr().err
+    report = (tmp_path / "out" / "matrix.md").read_text()
+    assert "1.00x [1.00-1.00]" in report and "0.50x" not in report
 
 
 def _timed_pair(before: str, after: str, ratio: float) -> tuple[tuple[Cell, Cell], ThroughputAB]:
