@@ -226,7 +226,8 @@ KNOWN_DEVIATIONS = (
         # 3.10.0: the full matrix's cells (docs/matrix) as well.
         measured_bad=("3.0.5", "3.1.1", "3.2.1", "3.3.3", "3.4.1", "3.5.0", "3.6.0", "3.7.0", "3.8.0", "3.14.0",
                       "3.14.1", "3.15.1"),
-        measured_good=("3.9.0", "3.9.1", "3.9.2", "3.10.0", "3.11.3", "3.13.2", "3.16.0.dev2026102704"),
+        measured_good=("3.9.0", "3.9.1", "3.9.2", "3.10.0", "3.11.3", "3.12.4", "3.13.2",
+                       "3.16.0.dev2026102704"),
     ),
     KnownDeviation(
         "keras3-torch", "timestep_window", ("reference",),
@@ -299,7 +300,8 @@ KNOWN_DEVIATIONS = (
         "framing cannot train (the bisects' probes and the full matrix's cells measured both alike)",
         measured_bad=("3.0.5", "3.1.1", "3.2.1", "3.3.3", "3.4.1", "3.5.0", "3.6.0", "3.7.0", "3.8.0", "3.14.0",
                       "3.14.1", "3.15.1"),
-        measured_good=("3.9.0", "3.9.1", "3.9.2", "3.10.0", "3.11.3", "3.13.2", "3.16.0.dev2026102704"),
+        measured_good=("3.9.0", "3.9.1", "3.9.2", "3.10.0", "3.11.3", "3.12.4", "3.13.2",
+                       "3.16.0.dev2026102704"),
     ),
     KnownDeviation(
         "keras3-tensorflow", "fit_reshuffles", ("contract",),
