@@ -184,6 +184,12 @@ class Expectation:
         return None
 
 
+# The torch stateful deviation's releases, shared by the framing's training and its golden trajectory:
+# one raise breaks both, so every cell and bisect probe measured both alike.
+_TORCH_STATEFUL_BAD = ("3.0.5", "3.1.1", "3.2.1", "3.3.3", "3.4.1", "3.5.0", "3.6.0", "3.7.0", "3.8.0", "3.14.0",
+                       "3.14.1", "3.15.1")
+_TORCH_STATEFUL_GOOD = ("3.9.0", "3.9.1", "3.9.2", "3.10.0", "3.11.3", "3.12.4", "3.13.2", "3.16.0.dev2026102704")
+
 KNOWN_DEVIATIONS = (
     KnownDeviation(
         "keras3-tensorflow", "timestep_window_2", ("accuracy",),
@@ -224,10 +230,8 @@ KNOWN_DEVIATIONS = (
         # 3.9.0 first good (bisect --direction fix 3.8.0 3.13.2) and 3.14.0 first bad again (bisect
         # 3.13.2 3.14.1); the nightly trains it, and no release after 3.15.1 was measured. 3.1.1 to
         # 3.10.0: the full matrix's cells (docs/matrix) as well.
-        measured_bad=("3.0.5", "3.1.1", "3.2.1", "3.3.3", "3.4.1", "3.5.0", "3.6.0", "3.7.0", "3.8.0", "3.14.0",
-                      "3.14.1", "3.15.1"),
-        measured_good=("3.9.0", "3.9.1", "3.9.2", "3.10.0", "3.11.3", "3.12.4", "3.13.2",
-                       "3.16.0.dev2026102704"),
+        measured_bad=_TORCH_STATEFUL_BAD,
+        measured_good=_TORCH_STATEFUL_GOOD,
     ),
     KnownDeviation(
         "keras3-torch", "timestep_window", ("reference",),
@@ -298,10 +302,8 @@ KNOWN_DEVIATIONS = (
         "the stateful framing's PyTorch deviation: its first train_on_batch raises (the in-place state "
         "assign under autograd, as in its training; with torch 2.13.0+cpu), on the releases where the "
         "framing cannot train (the bisects' probes and the full matrix's cells measured both alike)",
-        measured_bad=("3.0.5", "3.1.1", "3.2.1", "3.3.3", "3.4.1", "3.5.0", "3.6.0", "3.7.0", "3.8.0", "3.14.0",
-                      "3.14.1", "3.15.1"),
-        measured_good=("3.9.0", "3.9.1", "3.9.2", "3.10.0", "3.11.3", "3.12.4", "3.13.2",
-                       "3.16.0.dev2026102704"),
+        measured_bad=_TORCH_STATEFUL_BAD,
+        measured_good=_TORCH_STATEFUL_GOOD,
     ),
     KnownDeviation(
         "keras3-tensorflow", "fit_reshuffles", ("contract",),
