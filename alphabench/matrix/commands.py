@@ -51,6 +51,8 @@ def add_commands(commands) -> None:
     cell.add_argument("framings", nargs="*", type=options.framing_name, metavar="FRAMING")
     cell.add_argument("--out", required=True, metavar="FILE")
     cell.add_argument("--seeds", type=options.seed_list, default=None, metavar="SEEDS")
+    cell.add_argument("--checkpoint", type=Path, metavar="FILE",
+                      help="keep each finished framing here, and carry over what a stopped run of this cell kept")
     cell.set_defaults(command=_cell_command)
 
     bisect_parser = commands.add_parser("bisect", help="find the first Keras release between OLDER and NEWER where a "
@@ -166,7 +168,7 @@ def _judge_and_report(results, ab, out: Path, args, unmeasured=None) -> MatrixVe
 
 def _cell_command(args) -> int:
     framings = list(dict.fromkeys(args.framings)) or list(DEFAULT_FRAMINGS)
-    body = run_inside_cell(framings, args.seeds, CELL_PATH, lambda line: _log(f"cell: {line}"))
+    body = run_inside_cell(framings, args.seeds, CELL_PATH, lambda line: _log(f"cell: {line}"), args.checkpoint)
     atomic.write_json(Path(args.out), body)
     return 0
 

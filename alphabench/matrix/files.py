@@ -109,6 +109,11 @@ def cell_file(directory: str | os.PathLike, cell: Cell) -> Path:
     return Path(directory) / "cells" / f"{cell.id}.json"
 
 
+def checkpoint_file(directory: str | os.PathLike, cell: Cell) -> Path:
+    """Where a cell's run keeps its finished framings until the cell file is written (a stopped run resumes there)."""
+    return Path(directory) / "partial" / f"{cell.id}.json"
+
+
 def pending(cells: Sequence[Cell], directory: str | os.PathLike) -> list[Cell]:
     """The cells with no result file yet: what a resumed matrix runs (delete a file to rerun its cell)."""
     return [cell for cell in cells if not cell_file(directory, cell).exists()]

@@ -4,6 +4,7 @@ file), and inside it (what `matrix cell` measures in this environment)."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import subprocess
@@ -12,70 +13,124 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from alphabench import baseline, verdict
+from alphabench import atomic, baseline, verdict
 from alphabench.errors import BaselineError
 from alphabench.matrix.cells import CELL_SCHEMA_VERSION, Cell
 from alphabench.matrix.environments import CellError, ensure_environment
-from alphabench.matrix.files import CellResult, pending, save_cell
+from alphabench.matrix.files import CellResult, checkpoint_file, pending, save_cell
 from alphabench.results import Baseline, BaselineEntry
 from alphabench.session import Session
 
 
-def run_inside_cell(framings: Sequence[str], seeds: tuple[int, ...] | None, path: str, progress=print) -> dict:
-    """What `alphabench matrix cell` measures in this environment, as the cell file's body."""
+def run_inside_cell(framings: Sequence[str], seeds: tuple[int, ...] | None, path: str, progress=print,
+                    checkpoint: Path | None = None) -> dict:
+    """What `alphabench matrix cell` measures in this environment, as the cell file's body.
+
+    Each framing's outcome is kept in `checkpoint` as it ends: a torch cell trains for up to two and a
+    half hours, and a run stopped in it starts again from its last finished framing, carrying over
+    what the same code trained in the same environment with the same seeds (anything else is trained
+    again). The body's `carried_seconds` is the training time carried over."""
     # Late: these load Keras, which only a cell's own process does.
     from alphabench import compat
     from alphabench.contracts import CONTRACTS
 
     session = Session(seeds=seeds, path=path, baselines=tempfile.mkdtemp(prefix="alphabench-cell-"))
     session.resolve_path()  # "auto": the fused path where this environment has it
+    fingerprint = compat.fingerprint()
+    # As JSON has it, to be compared with the checkpoint's.
+    identity = json.loads(json.dumps({"fingerprint": fingerprint.as_dict(), "path": session.path,
+                                      "seeds": list(seeds) if seeds else None, "source": _source_digest()}))
+    outcomes = _carried_over(checkpoint, identity, framings, progress)
+    carried_seconds = sum(outcome["seconds"] for outcome in outcomes.values())
     contracts = {contract.name: contract.violation() for contract in CONTRACTS}
-    entries, expectations, errors = {}, {}, {}
     for name in framings:
+        if name in outcomes:
+            continue
         start = time.perf_counter()
         try:
             results = session.train(name)
         except Exception as error:  # the release cannot train this framing: said per framing, then on
-            errors[name] = f"{type(error).__name__}: {error}".splitlines()[0][:400]
-            progress(f"{name}: training failed ({errors[name][:120]})")
-            continue
-        entries[session.baseline_key(name)] = BaselineEntry.from_results(results, None)
-        expectations[name] = [[f.check, f.line] for f in verdict.failures_of(name, session.summary(name), [], session.path)]
-        progress(f"{name}: trained in {time.perf_counter() - start:.0f}s")
+            outcome = {"error": f"{type(error).__name__}: {error}".splitlines()[0][:400]}
+            progress(f"{name}: training failed ({outcome['error'][:120]})")
+        else:
+            outcome = {"entry": BaselineEntry.from_results(results, None).as_dict(),
+                       "expectations": [[f.check, f.line] for f in
+                                        verdict.failures_of(name, session.summary(name), [], session.path)]}
+            progress(f"{name}: trained in {time.perf_counter() - start:.0f}s")
+        outcomes[name] = {**outcome, "key": session.baseline_key(name), "seconds": time.perf_counter() - start}
+        if checkpoint is not None:
+            atomic.write_json(checkpoint, {**identity, "outcomes": outcomes})
+    trained = {name: outcome for name, outcome in outcomes.items() if "entry" in outcome}
+    entries = {outcome["key"]: BaselineEntry.from_dict(outcome["entry"]) for outcome in trained.values()}
     return {
         "keras_version": compat.keras.__version__,
         "environment": compat.ENVIRONMENT,
         "path": session.path,
-        "baseline": Baseline(compat.fingerprint(), None, entries).as_dict(baseline.SCHEMA_VERSION),
+        "baseline": Baseline(fingerprint, None, entries).as_dict(baseline.SCHEMA_VERSION),
         "contracts": contracts,
-        "expectations": expectations,
-        "training_errors": errors,
+        "expectations": {name: outcome["expectations"] for name, outcome in trained.items()},
+        "training_errors": {name: outcome["error"] for name, outcome in outcomes.items() if "error" in outcome},
+        "carried_seconds": round(carried_seconds, 1),
     }
+
+
+def _carried_over(checkpoint: Path | None, identity: dict, framings: Sequence[str], progress) -> dict[str, dict]:
+    """The outcomes of `framings` an interrupted run of this cell kept in `checkpoint`, where it ran
+    the same code in the same environment with the same seeds; else none."""
+    if checkpoint is None or not checkpoint.exists():
+        return {}
+    try:
+        kept = json.loads(checkpoint.read_text())
+        same = {key: kept.get(key) for key in identity} == identity
+        outcomes = {name: kept["outcomes"][name] for name in framings if name in kept["outcomes"]} if same else {}
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        progress(f"ignoring {checkpoint}, unreadable ({type(error).__name__}): training every framing")
+        return {}
+    if not same:
+        progress(f"ignoring {checkpoint}: made by other code, environment or seeds; training every framing")
+        return {}
+    for name, outcome in outcomes.items():
+        progress(f"{name}: carried over from the interrupted run ({outcome['seconds']:.0f}s)")
+    return outcomes
+
+
+def _source_digest() -> str:
+    """What identifies the alphabench code that trains: its package's files (an editable install in a cell)."""
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for file in sorted(package.rglob("*")):
+        if file.suffix in (".py", ".json") and "__pycache__" not in file.parts:
+            digest.update(file.relative_to(package).as_posix().encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()
 
 
 def run_cell(cell: Cell, directory: Path, source: Path, framings: Sequence[str], seeds: str | None,
              find_links: Sequence[str] = (), log=print) -> CellResult:
     """Build (or reuse) the cell's environment, run `alphabench matrix cell` in it, write its file."""
-    start = time.perf_counter()
+    start, carried_seconds = time.perf_counter(), 0.0
     document = {"cell_schema_version": CELL_SCHEMA_VERSION, "cell": cell.text, "framings": list(framings)}
     try:
         python = ensure_environment(cell, directory, source, find_links)
         document["install_seconds"] = round(time.perf_counter() - start, 1)
-        measured = _cell_body(python, cell, framings, seeds, log)
+        measured = _cell_body(python, cell, framings, seeds, checkpoint_file(directory, cell), log)
+        carried_seconds = measured.pop("carried_seconds")
         # Validated here, so a cell whose results are not a valid baseline is an error cell, not a crash later.
         result = CellResult.from_dict({**document, **measured}, cell.id)
     except (CellError, BaselineError) as error:
         result = CellResult.from_dict({**document, "error": str(error)}, cell.id)
-    result = dataclasses.replace(result, seconds=round(time.perf_counter() - start, 1))
+    result = dataclasses.replace(result, seconds=round(time.perf_counter() - start + carried_seconds, 1))
     save_cell(directory, result)
+    if result.error is None:
+        checkpoint_file(directory, cell).unlink(missing_ok=True)
     return result
 
 
-def _cell_body(python: Path, cell: Cell, framings: Sequence[str], seeds: str | None, log) -> dict:
+def _cell_body(python: Path, cell: Cell, framings: Sequence[str], seeds: str | None, checkpoint: Path, log) -> dict:
     """The cell file's body, from `alphabench matrix cell` run by the cell's interpreter."""
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "cell.json"
-        command = [str(python), "-m", "alphabench", "matrix", "cell", "--out", str(out), *framings]
+        command = [str(python), "-m", "alphabench", "matrix", "cell", "--out", str(out),
+                   "--checkpoint", str(checkpoint.resolve()), *framings]
         command += ["--seeds", seeds] if seeds else []
         env = {**os.environ, **cell.environment_variables()}
         if cell.keras != "tf-keras":

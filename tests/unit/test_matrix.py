@@ -76,6 +76,77 @@ def test_a_resumed_matrix_runs_only_the_cells_without_a_file(tmp_path):
     assert not list((tmp_path / "cells").glob(".*"))  # no temporary file left behind
 
 
+def _train_in_a_cell(monkeypatch, checkpoint, seeds=None, stop_at=None):
+    """run_inside_cell offline over one_char then timestep_window, stopped (as by a kill) when it
+    starts `stop_at`: (its body or None, the framings it trained, its progress lines)."""
+    from fakes import go_offline
+
+    from alphabench.matrix import running
+
+    go_offline(monkeypatch)
+    import alphabench.trainer as fake_trainer
+
+    trained, lines, train = [], [], fake_trainer.train
+
+    def stoppable(framing, seeds, path, progress=None):
+        trained.append(framing.name)
+        if framing.name == stop_at:
+            raise KeyboardInterrupt  # not an Exception: a kill, not a framing the release cannot train
+        return train(framing, seeds, path, progress)
+
+    monkeypatch.setattr(fake_trainer, "train", stoppable)
+    try:
+        body = running.run_inside_cell(["one_char", "timestep_window"], seeds, "fast", lines.append, checkpoint)
+    except KeyboardInterrupt:
+        body = None
+    return body, trained, lines
+
+
+def test_a_stopped_cell_resumes_from_its_last_finished_framing_with_what_an_unstopped_run_writes(tmp_path, monkeypatch):
+    checkpoint = tmp_path / "partial" / "cell.json"
+    assert _train_in_a_cell(monkeypatch, checkpoint, stop_at="timestep_window")[0] is None
+    assert set(json.loads(checkpoint.read_text())["outcomes"]) == {"one_char"}
+
+    resumed, trained, lines = _train_in_a_cell(monkeypatch, checkpoint)
+    assert trained == ["timestep_window"]
+    assert any(line.startswith("one_char: carried over from the interrupted run") for line in lines)
+    assert resumed.pop("carried_seconds") >= 0
+    unstopped, trained, _ = _train_in_a_cell(monkeypatch, None)
+    unstopped.pop("carried_seconds")
+    assert trained == ["one_char", "timestep_window"] and resumed == unstopped
+
+
+@pytest.mark.parametrize("checkpoint_text, said", [
+    ("{", ", unreadable (JSONDecodeError): training every framing"),
+    ("[]", ", unreadable (AttributeError): training every framing"),
+    (None, ": made by other code, environment or seeds; training every framing"),  # kept by a run with other seeds
+])
+def test_a_checkpoint_of_another_run_or_a_broken_one_is_said_and_every_framing_trains(
+        tmp_path, monkeypatch, checkpoint_text, said):
+    checkpoint = tmp_path / "cell.json"
+    if checkpoint_text is None:
+        _train_in_a_cell(monkeypatch, checkpoint, seeds=(1, 2), stop_at="timestep_window")
+    else:
+        checkpoint.write_text(checkpoint_text)
+    body, trained, lines = _train_in_a_cell(monkeypatch, checkpoint)
+    assert trained == ["one_char", "timestep_window"] and body["carried_seconds"] == 0
+    assert [line for line in lines if line.startswith("ignoring")] == [f"ignoring {checkpoint}{said}"]
+
+
+def test_a_cell_file_counts_the_carried_training_time_and_removes_the_checkpoint(tmp_path, monkeypatch):
+    from alphabench.matrix import running
+
+    cell = parse_cell("keras==3.5.0/tensorflow==2.17.0")
+    body, _, _ = _train_in_a_cell(monkeypatch, None)
+    atomic.write_json(files.checkpoint_file(tmp_path, cell), {"kept": "by a stopped run"})
+    monkeypatch.setattr(running, "ensure_environment", lambda *args: tmp_path / "python")
+    monkeypatch.setattr(running, "_cell_body", lambda *args: {**body, "carried_seconds": 3600.0})
+    result = running.run_cell(cell, tmp_path, tmp_path, ["one_char", "timestep_window"], None)
+    assert result.error is None and result.seconds >= 3600
+    assert files.load_cell(files.cell_file(tmp_path, cell)) == result
+    assert not files.checkpoint_file(tmp_path, cell).exists()
+
+
 def test_bisect_halves_the_range_and_finds_the_first_bad_release():
     versions = [f"3.{minor}.0" for minor in range(16)]
     probed = []
