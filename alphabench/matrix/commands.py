@@ -12,11 +12,11 @@ from alphabench import atomic, options
 from alphabench.errors import UsageError
 from alphabench.matrix.ab import run_ab
 from alphabench.matrix.bisect import BREAK, DIRECTIONS, THROUGHPUT_CHANGE, between, bisect, bisect_throughput
-from alphabench.matrix.cells import (BACKENDS, CELL_PATH, DEFAULT_FRAMINGS, DEFAULT_TORCH, Cell, default_cells, neighbours,
+from alphabench.matrix.cells import (BACKENDS, CELL_PATH, DEFAULT_FRAMINGS, DEFAULT_TORCH, Cell, default_cells,
                                      ordered, parse_cells)
 from alphabench.matrix.files import cell_file, load_ab, load_cells
 from alphabench.matrix.index import index_versions
-from alphabench.matrix.judging import MatrixVerdict, judge_all, lines, reference_baselines
+from alphabench.matrix.judging import MatrixVerdict, judge_all, lines, neighbouring_ab, reference_baselines
 from alphabench.matrix.rendering import write_report
 from alphabench.matrix.running import run_inside_cell, run_matrix
 
@@ -152,11 +152,8 @@ def _merge_command(args) -> int:
 def _judge_and_report(results, ab, out: Path, args, unmeasured=None) -> MatrixVerdict:
     """Judge the cells (against args.baselines, with args.unexpected_pass), print and write the
     report (matrix.md, its pictures) into `out`, and say which cells erred, regressed or passed
-    unexpectedly: `run` and `merge` alike exit with this verdict's status. Only the A/B files of
-    neighbouring cells judge the matrix: others (a throughput bisect's probes against its older end,
-    kept in the same --dir) are evidence of their own."""
-    paired = neighbours(results)
-    ab = {(before, after): timed for (before, after), timed in ab.items() if paired.get(after) == before}
+    unexpectedly: `run` and `merge` alike exit with this verdict's status."""
+    ab = neighbouring_ab(results, ab)
     judged = judge_all(results, reference_baselines(args.baselines), args.unexpected_pass)
     print(write_report(judged, results, ab, out), end="")
     _log(f"matrix: {len(results)} cells judged; {out / 'matrix.md'}, {out / 'matrix.png'}")

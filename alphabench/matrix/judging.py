@@ -111,6 +111,14 @@ def judge_all(results: Mapping[Cell, CellResult], references: Mapping[str, Basel
     return judged
 
 
+def neighbouring_ab(results: Mapping[Cell, CellResult], ab: Mapping[tuple[Cell, Cell], ThroughputAB]
+                    ) -> dict[tuple[Cell, Cell], ThroughputAB]:
+    """The A/B comparisons that judge the matrix: each cell's against its neighbour's. Others (a
+    throughput bisect's probes against its older end, kept in the same --dir) are evidence of their own."""
+    paired = neighbours(results)
+    return {(before, after): timed for (before, after), timed in ab.items() if paired.get(after) == before}
+
+
 @dataclass(frozen=True)
 class MatrixVerdict:
     """The matrix as a gate: which cells erred, which regressed (a verdict or an A/B throughput), and
