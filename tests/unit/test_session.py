@@ -6,7 +6,6 @@ import pytest
 
 from alphabench import baseline
 from alphabench.framings import FRAMINGS
-from alphabench.results import Settings
 from alphabench.session import Session
 from fakes import ENVIRONMENT, fake_results, go_offline
 
