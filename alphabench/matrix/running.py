@@ -57,11 +57,11 @@ def run_inside_cell(framings: Sequence[str], seeds: tuple[int, ...] | None, path
                        "expectations": [[f.check, f.line] for f in
                                         verdict.failures_of(name, session.summary(name), [], session.path)]}
             progress(f"{name}: trained in {time.perf_counter() - start:.0f}s")
-        outcomes[name] = {**outcome, "key": session.baseline_key(name), "seconds": time.perf_counter() - start}
+        outcomes[name] = {**outcome, "seconds": time.perf_counter() - start}
         if checkpoint is not None:
             atomic.write_json(checkpoint, {**identity, "outcomes": outcomes})
     trained = {name: outcome for name, outcome in outcomes.items() if "entry" in outcome}
-    entries = {outcome["key"]: BaselineEntry.from_dict(outcome["entry"]) for outcome in trained.values()}
+    entries = {session.baseline_key(name): BaselineEntry.from_dict(outcome["entry"]) for name, outcome in trained.items()}
     return {
         "keras_version": compat.keras.__version__,
         "environment": compat.ENVIRONMENT,
