@@ -81,13 +81,12 @@ def _carried_over(checkpoint: Path | None, identity: dict, framings: Sequence[st
         return {}
     try:
         kept = json.loads(checkpoint.read_text())
-        same = {key: kept.get(key) for key in identity} == identity
-        outcomes = {name: kept["outcomes"][name] for name in framings if name in kept["outcomes"]} if same else {}
+        if {key: kept.get(key) for key in identity} != identity:
+            progress(f"ignoring {checkpoint}: made by other code, environment or seeds; training every framing")
+            return {}
+        outcomes = {name: kept["outcomes"][name] for name in framings if name in kept["outcomes"]}
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         progress(f"ignoring {checkpoint}, unreadable ({type(error).__name__}): training every framing")
-        return {}
-    if not same:
-        progress(f"ignoring {checkpoint}: made by other code, environment or seeds; training every framing")
         return {}
     for name, outcome in outcomes.items():
         progress(f"{name}: carried over from the interrupted run ({outcome['seconds']:.0f}s)")
@@ -108,11 +107,12 @@ def run_cell(cell: Cell, directory: Path, source: Path, framings: Sequence[str],
              find_links: Sequence[str] = (), log=print) -> CellResult:
     """Build (or reuse) the cell's environment, run `alphabench matrix cell` in it, write its file."""
     start, carried_seconds = time.perf_counter(), 0.0
+    checkpoint = checkpoint_file(directory, cell)
     document = {"cell_schema_version": CELL_SCHEMA_VERSION, "cell": cell.text, "framings": list(framings)}
     try:
         python = ensure_environment(cell, directory, source, find_links)
         document["install_seconds"] = round(time.perf_counter() - start, 1)
-        measured = _cell_body(python, cell, framings, seeds, checkpoint_file(directory, cell), log)
+        measured = _cell_body(python, cell, framings, seeds, checkpoint, log)
         carried_seconds = measured.pop("carried_seconds")
         # Validated here, so a cell whose results are not a valid baseline is an error cell, not a crash later.
         result = CellResult.from_dict({**document, **measured}, cell.id)
@@ -121,7 +121,7 @@ def run_cell(cell: Cell, directory: Path, source: Path, framings: Sequence[str],
     result = dataclasses.replace(result, seconds=round(time.perf_counter() - start + carried_seconds, 1))
     save_cell(directory, result)
     if result.error is None:
-        checkpoint_file(directory, cell).unlink(missing_ok=True)
+        checkpoint.unlink(missing_ok=True)
     return result
 
 
